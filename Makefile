@@ -1,0 +1,79 @@
+# Softmax Cross-Entropy, Executed — the two commands a reader needs are `make book` and `make test`.
+# Every version is pinned in requirements.txt (the one place); environment.yml and CI use it too.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+JB      := $(VENV)/bin/jupyter-book
+STAMP   := $(VENV)/.installed
+PORT    ?= 8000
+# Python 3.11 is required (torch 2.13.0's wheel on the build machines is for 3.11).
+PYTHON  ?= $(shell command -v python3.11 2>/dev/null || { command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
+
+.PHONY: help book book-strict test bench notebooks serve clean distclean venv browser check-python
+
+help:
+	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
+	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
+	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/"
+	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
+	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
+	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
+
+check-python:
+	@if [ -z "$(PYTHON)" ]; then echo "make: Python 3.11 is required but was not found (no python3.11 on PATH, and python3 is not 3.11)" >&2; exit 1; fi
+
+venv: $(STAMP)
+
+# Re-installs when requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml | check-python
+	@if [ ! -x "$(PY)" ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make: $(VENV) is not Python 3.11; run 'make distclean' first" >&2; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+# Local build: notebooks are re-executed only when their code cells changed (jupyter-cache).
+# Warnings are errors; a failing cell stops the build with the chapter's name and traceback.
+book: $(STAMP)
+	$(JB) build . -W -n --keep-going
+	@echo ""
+	@echo "The book is in _build/html: open _build/html/index.html, or run 'make serve'."
+
+# What CI checks: every chapter re-executed (the cache does not notice changes in sce_lib).
+book-strict: $(STAMP)
+	rm -rf _build/.jupyter_cache
+	$(JB) build . --all -W -n --keep-going
+
+# Headless Chromium for the browser test (Debian's package; never a downloaded browser build).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "make: chromium is not installed and cannot be installed here (needs apt-get as root): the browser test will be skipped"; fi
+
+test: $(STAMP) browser
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --sync book/*.md
+
+serve:
+	@test -d _build/html || { echo "make: _build/html does not exist; run 'make book' first" >&2; exit 1; }
+	@echo "serving http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(or $(wildcard $(PY)),$(PYTHON)) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis benchmarks/results
+	find book -name '*.ipynb' -delete
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
