@@ -10,34 +10,21 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from _browser import browse_site, chromium_path, html_pages
 from _paths import BUILD, HTML, ROOT, SCREENSHOTS
 
 pytestmark = [pytest.mark.build, pytest.mark.xdist_group("book")]
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +43,7 @@ def strict_build() -> subprocess.CompletedProcess:
 
 
 def _html_pages() -> list[Path]:
-    skip = {"_static", "_sources", "_images", "reports"}
-    return sorted(p for p in HTML.rglob("*.html") if not skip.intersection(p.relative_to(HTML).parts))
+    return html_pages(HTML)
 
 
 def test_strict_build_succeeds(strict_build) -> None:
@@ -92,94 +78,15 @@ def test_status_page_has_execution_table(strict_build) -> None:
     assert "torch" in status and "2.13.0" in status
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest's output readable
-        pass
-
-
 @pytest.mark.browser
 def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert strict_build.returncode == 0, "the site was not built"
-    chromium = _chromium()
+    chromium = chromium_path()
     if chromium is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but Debian's chromium is not installed (make test installs it with apt-get)")
         pytest.skip("SKIPPED THE BROWSER TEST: chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
-    math_pages = 0
-    profile = BUILD / "chromium-profile"
-    shutil.rmtree(profile, ignore_errors=True)
-    try:
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(profile), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
-                viewport={"width": 1280, "height": 900},
-            )
-            try:
-                for path in _html_pages():
-                    rel = path.relative_to(HTML).as_posix()
-                    page = context.new_page()
-                    events: list[str] = []
-
-                    def on_request(request, rel=rel, events=events):
-                        host = urlparse(request.url).hostname
-                        if request.url.startswith(("data:", "blob:", "about:")):
-                            return
-                        if host != "127.0.0.1":
-                            events.append(f"{rel}: request left 127.0.0.1: {request.url}")
-
-                    def route(route_, request):
-                        host = urlparse(request.url).hostname
-                        if host not in (None, "127.0.0.1") and not request.url.startswith(("data:", "blob:")):
-                            route_.abort()
-                        else:
-                            route_.continue_()
-
-                    page.route("**/*", route)
-                    page.on("request", on_request)
-                    page.on("console", lambda m, rel=rel, events=events: m.type == "error" and events.append(f"{rel}: console error: {m.text}"))
-                    page.on("pageerror", lambda e, rel=rel, events=events: events.append(f"{rel}: page error: {e}"))
-                    page.on("requestfailed", lambda r, rel=rel, events=events: events.append(f"{rel}: request failed: {r.url}"))
-                    page.on("response", lambda r, rel=rel, events=events: r.status >= 400 and events.append(f"{rel}: HTTP {r.status} for {r.url}"))
-                    page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
-                    html = path.read_text(encoding="utf-8")
-                    has_math = 'class="math' in html or "math notranslate" in html
-                    if has_math:
-                        math_pages += 1
-                        page.wait_for_function(
-                            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000
-                        )
-                        page.evaluate("() => MathJax.startup.promise")
-                        rendered = page.locator("mjx-container").count()
-                        errors = page.locator("mjx-merror").count()
-                        if rendered == 0:
-                            events.append(f"{rel}: page has math but MathJax rendered none")
-                        if errors:
-                            events.append(f"{rel}: {errors} MathJax TeX error(s) (mjx-merror)")
-                    broken = page.evaluate(
-                        "() => Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)"
-                    )
-                    events.extend(f"{rel}: broken image {src}" for src in broken)
-                    shot = SCREENSHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")
-                    page.screenshot(path=str(shot), full_page=True)
-                    page.close()
-                    problems.extend(events)
-            finally:
-                context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert math_pages >= 1, "no page with math was found: the math check checked nothing"
-    assert problems == [], "browser check failed:\n" + "\n".join(problems)
+    report = browse_site(HTML, SCREENSHOTS, chromium)
+    assert report.pages == len(_html_pages()) > 0
+    assert report.math_pages >= 1, "no page with math was found: the math check checked nothing"
+    assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
