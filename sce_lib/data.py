@@ -1,0 +1,261 @@
+"""Seeded datasets the chapters use.
+
+* :func:`digits`: scikit-learn's 8x8 handwritten digits (1797 images, 64 pixels, 10 classes; ships
+  with scikit-learn, nothing is downloaded), standardised column by column.
+* :func:`gaussian_mixture`: K Gaussian blobs with identity covariance whose neighbouring means are
+  ``separation`` apart.
+* :func:`separable_toy`: a small 2-D, 3-class set that a known linear classifier separates with a
+  positive margin, returned with that classifier.
+
+Every generator is a ``torch.Generator`` on the CPU seeded by the ``seed`` argument, so the numbers
+are identical on every run and every device (the tensors are moved after they are drawn).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, NamedTuple
+
+import torch
+
+__all__ = ["digits", "gaussian_mixture", "separable_toy", "SeparableToy", "standardize_columns"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Boundary checks
+# ----------------------------------------------------------------------------------------------
+def _int_at_least(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _float_dtype(dtype: Any) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype: expected a floating torch.dtype (e.g. torch.float64), got {dtype!r}")
+    return dtype
+
+
+def _positive_real(value: Any, name: str, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    x = float(value)
+    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: expected a finite number {bound}, got {x!r}")
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Standardisation
+# ----------------------------------------------------------------------------------------------
+def standardize_columns(X: torch.Tensor) -> torch.Tensor:
+    """Centre each column and divide by its standard deviation; constant columns become 0.
+
+    ``X_std[:, j] = (X[:, j] - mean_j) / s_j`` with ``s_j`` the population standard deviation
+    (divisor N), and ``s_j := 1`` where the column is constant (``s_j = 0``), so no division by
+    zero: such a column is all zeros afterwards.
+
+    Args:
+        X: (N, d) floating tensor, N >= 1.
+
+    Returns:
+        (N, d) tensor, same dtype and device; every non-constant column has mean 0 and standard
+        deviation 1 (to rounding), every constant column is 0.
+
+    Example:
+        >>> standardize_columns(torch.tensor([[1.0, 5.0], [3.0, 5.0]]))
+        tensor([[-1.,  0.],
+                [ 1.,  0.]])
+    """
+    if not isinstance(X, torch.Tensor) or not X.is_floating_point() or X.dim() != 2 or X.shape[0] < 1:
+        shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
+        raise ValueError(f"X: expected a floating tensor of shape (N, d) with N >= 1, got {shape}")
+    mean = X.mean(dim=0)
+    std = X.std(dim=0, correction=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return (X - mean) / std
+
+
+# ----------------------------------------------------------------------------------------------
+# Datasets
+# ----------------------------------------------------------------------------------------------
+def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
+           device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's handwritten digits: 1797 images of 8x8 pixels (0..16), classes 0..9.
+
+    Args:
+        standardize: centre every pixel column and scale it to unit standard deviation
+            (see :func:`standardize_columns`; the always-blank pixels become columns of zeros).
+            ``False`` returns the raw pixel counts 0..16.
+        dtype: floating dtype of ``X`` (default float64).
+        device: where the tensors live (default CPU).
+
+    Returns:
+        ``(X, y)``: X (1797, 64) of ``dtype``, y (1797,) int64 in [0, 9].
+
+    Example:
+        >>> X, y = digits()
+        >>> tuple(X.shape), tuple(y.shape), int(y.max())
+        ((1797, 64), (1797,), 9)
+
+    Derived in: book/04-convexity-weights.md, §The Hessian on real data.
+    """
+    from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
+
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize: expected a bool, got {type(standardize).__name__}")
+    dtype = _float_dtype(dtype)
+    raw = load_digits()
+    X = torch.as_tensor(raw.data, dtype=torch.float64)
+    y = torch.as_tensor(raw.target, dtype=torch.int64)
+    if standardize:
+        X = standardize_columns(X)
+    return X.to(device=device, dtype=dtype), y.to(device=device)
+
+
+def _class_means(K: int, d: int, separation: float) -> torch.Tensor:
+    """K means, (K, d): equally spaced on a circle (d >= 2) or a line (d = 1), neighbours ``separation`` apart."""
+    means = torch.zeros(K, d, dtype=torch.float64)
+    if d == 1:
+        means[:, 0] = separation * (torch.arange(K, dtype=torch.float64) - (K - 1) / 2)
+        return means
+    radius = separation / (2 * math.sin(math.pi / K))  # chord between neighbours = separation
+    angles = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K
+    means[:, 0] = radius * torch.cos(angles)
+    means[:, 1] = radius * torch.sin(angles)
+    return means
+
+
+def gaussian_mixture(n_per_class: int, K: int = 3, d: int = 2, separation: float = 3.0, seed: int = 0,
+                     dtype: torch.dtype = torch.float64,
+                     device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """K Gaussian classes ``x | y=k ~ N(mu_k, I_d)`` with neighbouring means ``separation`` apart.
+
+    The means lie equally spaced on a circle in the plane of the first two coordinates (on a
+    line when d = 1), centred at 0; for K = 2 they are ``separation`` apart, for K = 3 they form
+    an equilateral triangle of side ``separation``. Rows are ordered by class: y = [0]*n, [1]*n, ...
+
+    Args:
+        n_per_class: samples per class, >= 1.
+        K: classes, >= 2.
+        d: features, >= 1.
+        separation: distance between neighbouring means, >= 0 (0: all classes identical).
+        seed: seed of the CPU ``torch.Generator`` that draws the noise.
+        dtype: floating dtype of ``X`` (drawn in float64, then cast).
+        device: where the tensors live (default CPU).
+
+    Returns:
+        ``(X, y)``: X (K * n_per_class, d), y (K * n_per_class,) int64.
+
+    Example:
+        >>> X, y = gaussian_mixture(50, K=3, d=2, separation=4.0, seed=1)
+        >>> tuple(X.shape), y.bincount().tolist()
+        ((150, 2), [50, 50, 50])
+
+    Derived in: book/05-minimisation.md, §Experiments.
+    """
+    n_per_class = _int_at_least(n_per_class, "n_per_class", 1)
+    K = _int_at_least(K, "K", 2)
+    d = _int_at_least(d, "d", 1)
+    separation = _positive_real(separation, "separation", allow_zero=True)
+    seed = _int_at_least(seed, "seed", 0)
+    dtype = _float_dtype(dtype)
+    generator = torch.Generator().manual_seed(seed)
+    means = _class_means(K, d, separation)
+    y = torch.arange(K).repeat_interleave(n_per_class)
+    noise = torch.randn(K * n_per_class, d, generator=generator, dtype=torch.float64)
+    X = means[y] + noise
+    return X.to(device=device, dtype=dtype), y.to(device=device)
+
+
+class SeparableToy(NamedTuple):
+    """A linearly separable dataset and a classifier that separates it.
+
+    Unpacks as ``X, y, W, b = separable_toy()``.
+
+    Attributes:
+        X: (N, 2) inputs. y: (N,) int64 classes in [0, K-1].
+        W: (K, 2) and b: (K,): ``argmax_k (W x_n + b)_k == y_n`` for every n, with margin.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    W: torch.Tensor
+    b: torch.Tensor
+
+    def margins(self) -> torch.Tensor:
+        """Per-sample margin ``z_{n, y_n} - max_{k != y_n} z_{n, k}`` with ``z = X W^T + b``: (N,)."""
+        z = self.X @ self.W.T + self.b
+        true = z.gather(1, self.y[:, None]).squeeze(1)
+        others = z.scatter(1, self.y[:, None], float("-inf")).amax(dim=1)
+        return true - others
+
+    @property
+    def margin(self) -> float:
+        """The smallest per-sample margin (> 0: every point is classified correctly)."""
+        return float(self.margins().min())
+
+
+def separable_toy(seed: int = 0, n_per_class: int = 10, K: int = 3, min_margin: float = 0.5,
+                  dtype: torch.dtype = torch.float64,
+                  device: torch.device | str | None = None) -> SeparableToy:
+    """A small 2-D dataset that the linear classifier ``(W, b)`` separates with a margin.
+
+    ``W``'s rows are unit vectors at angles ``2 pi k / K`` and ``b = 0``, so class k is the cone
+    of directions closest to angle ``2 pi k / K``. Points are drawn around ``3 W_k`` (standard
+    normal noise) and kept only if ``(W, b)`` puts them in class k with logit margin at least
+    ``min_margin``; drawing continues (deterministically, from the seeded generator) until each
+    class has ``n_per_class`` points. The result is checked before it is returned.
+
+    Args:
+        seed: seed of the CPU ``torch.Generator``.
+        n_per_class: points per class, >= 1.
+        K: classes, >= 2.
+        min_margin: the smallest allowed margin ``z_y - max_{k != y} z_k``, > 0, below ~2.
+        dtype: floating dtype (default float64).
+        device: where the tensors live (default CPU).
+
+    Returns:
+        A :class:`SeparableToy` ``(X (K n, 2), y (K n,), W (K, 2), b (K,))``, rows ordered by class.
+
+    Example:
+        >>> X, y, W, b = separable_toy(seed=0)
+        >>> bool(((X @ W.T + b).argmax(dim=1) == y).all())
+        True
+
+    Derived in: book/06-separability.md, §A separable example.
+    """
+    seed = _int_at_least(seed, "seed", 0)
+    n_per_class = _int_at_least(n_per_class, "n_per_class", 1)
+    K = _int_at_least(K, "K", 2)
+    min_margin = _positive_real(min_margin, "min_margin")
+    if min_margin >= 2.0:  # unit rows: the margin z_y - z_k is at most |x| |W_y - W_k| <= 2 |x|
+        raise ValueError(f"min_margin: expected a number in (0, 2), got {min_margin!r}")
+    dtype = _float_dtype(dtype)
+    generator = torch.Generator().manual_seed(seed)
+    angles = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K
+    W = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)  # (K, 2), unit rows
+    b = torch.zeros(K, dtype=torch.float64)
+
+    blocks = []
+    for k in range(K):
+        kept = torch.empty(0, 2, dtype=torch.float64)
+        for _ in range(1000):  # acceptance is high (> 30 %); the cap only guards against bugs
+            candidates = 3.0 * W[k] + torch.randn(4 * n_per_class, 2, generator=generator, dtype=torch.float64)
+            labels = torch.full((candidates.shape[0],), k, dtype=torch.int64)
+            ok = SeparableToy(candidates, labels, W, b).margins() >= min_margin
+            kept = torch.cat([kept, candidates[ok]])
+            if kept.shape[0] >= n_per_class:
+                break
+        else:
+            raise RuntimeError(f"separable_toy: could not draw {n_per_class} points of class {k}")
+        blocks.append(kept[:n_per_class])
+    toy = SeparableToy(torch.cat(blocks), torch.arange(K).repeat_interleave(n_per_class), W, b)
+    if not toy.margin >= min_margin:  # by construction; raise rather than return a wrong set
+        raise RuntimeError(f"separable_toy: margin {toy.margin} below {min_margin}")
+    return SeparableToy(*(t.to(device=device, dtype=dtype) if t.is_floating_point() else t.to(device=device)
+                          for t in toy))

@@ -1,0 +1,173 @@
+"""Tests of sce_lib.data: shapes, dtypes, determinism, standardisation, separability."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sce_lib.data import SeparableToy, digits, gaussian_mixture, separable_toy, standardize_columns
+
+
+# ---------------------------------------------------------------------------------------------
+# digits
+# ---------------------------------------------------------------------------------------------
+def test_digits_shapes_dtypes_and_classes() -> None:
+    X, y = digits()
+    assert X.shape == (1797, 64) and y.shape == (1797,)
+    assert X.dtype == torch.float64 and y.dtype == torch.int64
+    assert y.bincount().tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    X32, y32 = digits(dtype=torch.float32)
+    assert X32.dtype == torch.float32
+    torch.testing.assert_close(X32, X.float())
+    assert torch.equal(y32, y)
+
+
+def test_digits_standardisation() -> None:
+    raw, _ = digits(standardize=False)
+    X, _ = digits()
+    # raw pixel counts are integers 0..16
+    assert float(raw.min()) == 0.0 and float(raw.max()) == 16.0 and torch.equal(raw, raw.round())
+    constant = raw.std(dim=0) == 0
+    assert int(constant.sum()) == 3  # three pixels are blank in every image
+    # constant columns become zeros (no division by zero, no NaN); the others mean 0, std 1
+    assert bool(torch.isfinite(X).all())
+    assert bool((X[:, constant] == 0).all())
+    torch.testing.assert_close(X.mean(dim=0), torch.zeros(64, dtype=torch.float64), atol=1e-14, rtol=0)
+    torch.testing.assert_close(X[:, ~constant].std(dim=0, correction=0),
+                               torch.ones(61, dtype=torch.float64), atol=1e-12, rtol=0)
+    # standardising is an affine map per column: it keeps the order of the pixel values
+    j = int((~constant).nonzero()[0])
+    assert torch.equal(X[:, j].argsort(stable=True), raw[:, j].argsort(stable=True))
+
+
+def test_digits_is_deterministic() -> None:
+    X1, y1 = digits()
+    X2, y2 = digits()
+    assert torch.equal(X1, X2) and torch.equal(y1, y2)
+
+
+def test_standardize_columns() -> None:
+    X = torch.tensor([[1.0, 5.0, 0.0], [3.0, 5.0, 2.0], [5.0, 5.0, 4.0]], dtype=torch.float64)
+    S = standardize_columns(X)
+    expected_first = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64) * math.sqrt(1.5)
+    torch.testing.assert_close(S[:, 0], expected_first)
+    assert torch.equal(S[:, 1], torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"X: expected a floating tensor of shape \(N, d\)"):
+        standardize_columns(torch.ones(3))
+    with pytest.raises(ValueError, match=r"X: expected a floating tensor of shape \(N, d\)"):
+        standardize_columns(torch.ones(3, 2, dtype=torch.int64))
+
+
+def test_digits_bad_input() -> None:
+    with pytest.raises(TypeError, match="standardize: expected a bool, got int"):
+        digits(standardize=1)
+    with pytest.raises(TypeError, match=r"dtype: expected a floating torch.dtype"):
+        digits(dtype=torch.int32)
+
+
+# ---------------------------------------------------------------------------------------------
+# gaussian_mixture
+# ---------------------------------------------------------------------------------------------
+def test_gaussian_mixture_shapes_and_determinism() -> None:
+    X, y = gaussian_mixture(40, K=4, d=3, separation=2.5, seed=7)
+    assert X.shape == (160, 3) and y.shape == (160,)
+    assert X.dtype == torch.float64 and y.dtype == torch.int64
+    assert y.tolist() == [k for k in range(4) for _ in range(40)]
+    X2, y2 = gaussian_mixture(40, K=4, d=3, separation=2.5, seed=7)
+    assert torch.equal(X, X2) and torch.equal(y, y2)
+    X3, _ = gaussian_mixture(40, K=4, d=3, separation=2.5, seed=8)
+    assert not torch.equal(X, X3)
+    X32, _ = gaussian_mixture(40, K=4, d=3, separation=2.5, seed=7, dtype=torch.float32)
+    assert X32.dtype == torch.float32
+    torch.testing.assert_close(X32, X.float())
+
+
+@pytest.mark.parametrize(("K", "d"), [(2, 1), (3, 2), (5, 4)])
+def test_gaussian_mixture_geometry(K: int, d: int) -> None:
+    # The means are recovered from a large sample: neighbours `separation` apart, centred at 0.
+    # With n = 4000 per class the error of each class mean is about 1/sqrt(4000) ~ 0.016 per
+    # coordinate; 0.1 is over 5 standard errors.
+    separation = 3.0
+    n = 4000
+    X, y = gaussian_mixture(n, K=K, d=d, separation=separation, seed=0)
+    means = torch.stack([X[y == k].mean(dim=0) for k in range(K)])
+    neighbour = torch.linalg.vector_norm(means - means.roll(-1, dims=0), dim=1)[: K - 1 if d == 1 else K]
+    torch.testing.assert_close(neighbour, torch.full_like(neighbour, separation), atol=0.1, rtol=0)
+    torch.testing.assert_close(means.mean(dim=0), torch.zeros(d, dtype=torch.float64), atol=0.1, rtol=0)
+    # unit covariance within each class
+    centred = X - means[y]
+    torch.testing.assert_close(centred.T @ centred / (K * n), torch.eye(d, dtype=torch.float64), atol=0.05, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_per_class": 0}, ValueError, "n_per_class: expected an int >= 1, got 0"),
+        ({"K": 1}, ValueError, "K: expected an int >= 2, got 1"),
+        ({"d": 2.0}, TypeError, "d: expected an int >= 1, got float"),
+        ({"separation": -1.0}, ValueError, "separation: expected a finite number >= 0, got -1.0"),
+        ({"separation": float("inf")}, ValueError, "separation: expected a finite number >= 0"),
+        ({"seed": -1}, ValueError, "seed: expected an int >= 0, got -1"),
+        ({"dtype": torch.int64}, TypeError, "dtype: expected a floating torch.dtype"),
+    ],
+)
+def test_gaussian_mixture_bad_input(kwargs, error, message) -> None:
+    args = {"n_per_class": 5, **kwargs}
+    with pytest.raises(error, match=message):
+        gaussian_mixture(**args)
+
+
+# ---------------------------------------------------------------------------------------------
+# separable_toy
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_separable_toy_is_separated_by_its_classifier(seed: int) -> None:
+    toy = separable_toy(seed=seed)
+    X, y, W, b = toy  # unpacks as a tuple
+    assert isinstance(toy, SeparableToy)
+    assert X.shape == (30, 2) and y.shape == (30,) and W.shape == (3, 2) and b.shape == (3,)
+    assert y.bincount().tolist() == [10, 10, 10]
+    assert bool(((X @ W.T + b).argmax(dim=1) == y).all())
+    margins = toy.margins()
+    assert margins.shape == (30,) and bool((margins >= 0.5).all())
+    assert toy.margin == float(margins.min()) >= 0.5
+    # the margin is z_y - max_{k != y} z_k: recompute it without the helper
+    z = X @ W.T + b
+    for n in range(X.shape[0]):
+        others = [float(z[n, k]) for k in range(3) if k != int(y[n])]
+        assert float(margins[n]) == pytest.approx(float(z[n, y[n]]) - max(others), abs=1e-14)
+
+
+def test_separable_toy_determinism_and_options() -> None:
+    a, b = separable_toy(seed=4), separable_toy(seed=4)
+    assert all(torch.equal(s, t) for s, t in zip(a, b))
+    assert not torch.equal(separable_toy(seed=5).X, a.X)
+    two = separable_toy(seed=0, n_per_class=25, K=2, min_margin=1.0)
+    assert two.X.shape == (50, 2) and two.margin >= 1.0
+    low = separable_toy(seed=0, dtype=torch.float32)
+    assert low.X.dtype == low.W.dtype == torch.float32 and low.y.dtype == torch.int64
+    assert bool(((low.X @ low.W.T + low.b).argmax(dim=1) == low.y).all())
+
+
+def test_separable_toy_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"min_margin: expected a number in \(0, 2\), got 2.5"):
+        separable_toy(min_margin=2.5)
+    with pytest.raises(ValueError, match="min_margin: expected a finite number > 0, got 0.0"):
+        separable_toy(min_margin=0.0)
+    with pytest.raises(TypeError, match="seed: expected an int >= 0, got str"):
+        separable_toy(seed="0")
+    with pytest.raises(ValueError, match="K: expected an int >= 2, got 1"):
+        separable_toy(K=1)
+
+
+@pytest.mark.gpu
+def test_data_on_cuda() -> None:
+    X, y = gaussian_mixture(10, seed=3, device="cuda")
+    Xc, yc = gaussian_mixture(10, seed=3)
+    assert X.device.type == "cuda" and torch.equal(X.cpu(), Xc) and torch.equal(y.cpu(), yc)
+    Xd, yd = digits(device="cuda")
+    assert Xd.device.type == "cuda" and yd.device.type == "cuda"
+    toy = separable_toy(device="cuda")
+    assert toy.X.device.type == "cuda" and toy.margin >= 0.5
