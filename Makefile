@@ -10,6 +10,12 @@ PY      := $(VENV)/bin/python
 JB      := $(VENV)/bin/jupyter-book
 STAMP   := $(VENV)/.installed
 PORT    ?= 8000
+# One torch/BLAS thread per process: the same floating-point reduction order on every machine (so the
+# book prints the same numbers), and no oversubscription when pytest runs two workers on two cores.
+# `make bench` sets its own thread count.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 # Python 3.11 is required (torch 2.13.0's wheel on the build machines is for 3.11).
 PYTHON  ?= $(shell command -v python3.11 2>/dev/null || { command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
 
@@ -60,7 +66,7 @@ test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md
