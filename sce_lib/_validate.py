@@ -1,0 +1,431 @@
+"""Input conversion and checks: the only place in sce_lib that raises for bad input.
+
+Every public function calls one of the ``check_*`` helpers below exactly once, at
+its boundary, and then works with trusted tensors.  Error messages name the
+argument, what was expected and what was received, e.g.::
+
+    ValueError: target: expected class indices in [0, 9], got max 12
+
+Conversion rules (the same for every public function):
+
+* ``torch.Tensor`` is used as is (no copy, same device, same dtype);
+* ``numpy.ndarray`` goes through ``torch.from_numpy`` (float64 stays float64,
+  float32 stays float32);
+* nested lists/tuples and Python scalars become float64 tensors when they hold
+  floats (or when a float dtype is requested) and int64 tensors when they hold
+  only integers;
+* anything else is a ``TypeError``.
+
+``validation_disabled()`` switches the *checks* (not the conversion) off, for hot
+loops whose inputs are known to be valid, such as benchmarks and optimisers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import numbers
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "validation_disabled",
+    "checks_enabled",
+    "to_tensor",
+    "check_logits",
+    "check_target",
+    "check_reduction",
+    "check_label_smoothing",
+    "check_l2",
+    "check_linear",
+    "check_direction",
+]
+
+_CHECKS = contextvars.ContextVar("sce_lib_checks_enabled", default=True)
+
+
+@contextlib.contextmanager
+def validation_disabled() -> Iterator[None]:
+    """Skip sce_lib's input checks inside the ``with`` block (conversion still happens).
+
+    Use only in hot loops whose inputs were already validated: with checks off, a
+    NaN logit or an out-of-range target is no longer reported and may propagate.
+
+    Example:
+        >>> import torch, sce_lib
+        >>> z = torch.zeros(4, 3); y = torch.tensor([0, 1, 2, 0])
+        >>> with sce_lib.validation_disabled():
+        ...     loss = sce_lib.cross_entropy(z, y)
+        >>> round(float(loss), 4)
+        1.0986
+    """
+    token = _CHECKS.set(False)
+    try:
+        yield
+    finally:
+        _CHECKS.reset(token)
+
+
+def checks_enabled() -> bool:
+    """True unless inside ``validation_disabled()``."""
+    return _CHECKS.get()
+
+
+# ----------------------------------------------------------------------------------
+# conversion
+# ----------------------------------------------------------------------------------
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of dtype {x.dtype} and shape {tuple(x.shape)}"
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of dtype {x.dtype} and shape {x.shape}"
+    return f"an object of type {type(x).__name__}"
+
+
+def _all_integers(x: Any) -> bool:
+    """True if a nested list/tuple (or scalar) holds only Python/numpy integers (no bools)."""
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, numbers.Integral):
+        return True
+    if isinstance(x, (list, tuple)):
+        return all(_all_integers(v) for v in x)
+    return False
+
+
+def to_tensor(x: Any, name: str, *, float_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Convert ``x`` to a tensor following the module's conversion rules.
+
+    Args:
+        x: a tensor, numpy array, nested list/tuple or Python scalar.
+        name: the argument's name, used in error messages.
+        float_dtype: the dtype given to lists/scalars holding floats (default float64).
+
+    Returns:
+        A tensor (the same object when ``x`` already is one).
+    """
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        if x.dtype == object or x.dtype.kind in "USV":
+            raise TypeError(f"{name}: expected a numeric array, got {_describe(x)}")
+        return torch.from_numpy(np.ascontiguousarray(x))
+    if isinstance(x, (list, tuple, numbers.Number, np.generic)):
+        if _all_integers(x):
+            dtype = torch.int64
+        elif isinstance(x, (bool, np.bool_)):
+            dtype = torch.bool
+        else:
+            dtype = float_dtype or torch.float64
+        try:
+            return torch.tensor(x, dtype=dtype)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise (TypeError if isinstance(err, TypeError) else ValueError)(
+                f"{name}: expected a rectangular nested list of numbers, got {type(x).__name__} "
+                f"that torch cannot convert ({err})"
+            ) from None
+    raise TypeError(
+        f"{name}: expected a torch.Tensor, numpy.ndarray or nested list of numbers, "
+        f"got {_describe(x)}"
+    )
+
+
+# ----------------------------------------------------------------------------------
+# elementary checks
+# ----------------------------------------------------------------------------------
+
+
+def _reject_bool_complex(x: torch.Tensor, name: str) -> None:
+    if x.dtype == torch.bool:
+        raise TypeError(f"{name}: expected a real floating-point tensor, got dtype torch.bool")
+    if x.is_complex():
+        raise TypeError(f"{name}: expected a real floating-point tensor, got complex dtype {x.dtype}")
+
+
+def _as_float(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Real floating tensors pass; integer tensors become float64; bool/complex are errors."""
+    _reject_bool_complex(x, name)
+    if not x.is_floating_point():
+        return x.to(torch.float64)
+    return x
+
+
+def _same_device(x: torch.Tensor, name: str, ref: torch.Tensor, ref_name: str) -> None:
+    if x.device != ref.device:
+        raise ValueError(
+            f"{name}: expected a tensor on {ref.device} (the device of {ref_name}), got one on {x.device}"
+        )
+
+
+def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
+    return tuple(int(i) for i in mask.nonzero()[0].tolist())
+
+
+def _check_finite(x: torch.Tensor, name: str, *, allow_neg_inf: bool) -> None:
+    """No NaN, no +inf; -inf only when ``allow_neg_inf``."""
+    # A finite sum proves every entry finite (one NaN or inf makes the sum NaN or inf);
+    # only when it is not (or overflows) do we look entry by entry.
+    if not x.is_floating_point() or bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all()):
+        return
+    expected = "finite values or -inf" if allow_neg_inf else "finite values"
+    nan = torch.isnan(x)
+    if nan.any():
+        raise ValueError(f"{name}: expected {expected}, got NaN at index {_first_index(nan)}")
+    pos = x == float("inf")
+    if pos.any():
+        raise ValueError(f"{name}: expected {expected}, got +inf at index {_first_index(pos)}")
+    if not allow_neg_inf:
+        raise ValueError(
+            f"{name}: expected finite values, got -inf at index {_first_index(x == float('-inf'))}"
+        )
+
+
+def _check_ndim(x: torch.Tensor, name: str, ndim: int, shape_doc: str) -> None:
+    if x.dim() != ndim:
+        raise ValueError(
+            f"{name}: expected a {ndim}-D tensor of shape {shape_doc}, got {x.dim()}-D shape {tuple(x.shape)}"
+        )
+
+
+def _normalise_dim(dim: Any, ndim: int, name: str = "dim") -> int:
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(dim).__name__}")
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{name}: expected an int in [{-ndim}, {ndim - 1}] for a {ndim}-D input, got {dim}")
+    return int(dim) % ndim
+
+
+# ----------------------------------------------------------------------------------
+# checks used by the public functions
+# ----------------------------------------------------------------------------------
+
+
+def check_logits(z: Any, name: str = "z", *, dim: int = -1, ndim: int | None = None) -> tuple[torch.Tensor, int]:
+    """Convert and check logits.
+
+    Rules: real floating dtype (integers are converted to float64; bool and complex
+    are ``TypeError``); at least 1-D (exactly ``ndim``-D when given); K = size along
+    ``dim`` at least 2; no NaN, no +inf; -inf is allowed (a class with probability
+    zero) but not a whole slice of -inf (no probability distribution has all zeros).
+
+    Returns:
+        (tensor, dim) with ``dim`` normalised to be non-negative.
+    """
+    z = to_tensor(z, name)
+    if not checks_enabled():
+        return (z if z.is_floating_point() else z.to(torch.float64)), int(dim) % max(z.dim(), 1)
+    z = _as_float(z, name)
+    if ndim is not None:
+        _check_ndim(z, name, ndim, "(N, K)" if ndim == 2 else f"with {ndim} dims")
+    if z.dim() == 0:
+        raise ValueError(f"{name}: expected a tensor with at least 1 dimension (..., K), got a 0-D scalar")
+    d = _normalise_dim(dim, z.dim())
+    k = z.shape[d]
+    if k < 2:
+        raise ValueError(f"{name}: expected K >= 2 classes along dim {d}, got K = {k} (shape {tuple(z.shape)})")
+    # One cheap pass: amax propagates NaN, so every slice maximum is finite exactly when
+    # there is no NaN, no +inf and no slice made only of -inf.  Diagnose only on failure.
+    if z.numel() and not bool(torch.isfinite(z.amax(dim=d)).all()):
+        _check_finite(z, name, allow_neg_inf=True)
+        bad = (z == float("-inf")).all(dim=d)
+        raise ValueError(
+            f"{name}: expected at least one finite logit in every slice along dim {d}, "
+            f"got all -inf at index {_first_index(bad)} (softmax would be 0/0)"
+        )
+    return z, d
+
+
+def _prob_tolerance(dtype: torch.dtype, k: int) -> float:
+    # Summing K numbers in [0, 1] in floating point has error at most about K * eps;
+    # allow 8x that (and at least 64 eps) so that rows normalised by the user pass.
+    return 8 * max(k, 8) * torch.finfo(dtype).eps
+
+
+def check_target(target: Any, logits: torch.Tensor, name: str = "target") -> torch.Tensor:
+    """Convert and check a target for logits of shape (N, K).
+
+    Accepted forms:
+        * class indices, shape (N,), integer dtype (or floats with integral values),
+          each in [0, K-1]; returned as int64;
+        * probability rows, shape (N, K), floating, entries >= 0, each row summing
+          to 1 within ``8 K eps`` (eps of the target's dtype); returned in the logits' dtype.
+
+    Raises:
+        TypeError: bool/complex dtype.
+        ValueError: wrong shape, batch size differing from the logits', out-of-range
+            or non-integral class indices, negative entries, rows not summing to 1,
+            NaN/inf, different device.
+    """
+    n, k = logits.shape
+    target = to_tensor(target, name, float_dtype=logits.dtype)
+    check = checks_enabled()
+    if check:
+        _reject_bool_complex(target, name)
+        _same_device(target, name, logits, "logits")
+    if target.dim() == 1:
+        if check:
+            if target.shape[0] != n:
+                raise ValueError(
+                    f"{name}: expected class indices of shape (N,) = ({n},) matching logits' batch size, "
+                    f"got shape {tuple(target.shape)}"
+                )
+            if target.is_floating_point():
+                _check_finite(target, name, allow_neg_inf=False)
+                frac = target != torch.round(target)
+                if frac.any():
+                    i = _first_index(frac)[0]
+                    raise ValueError(
+                        f"{name}: expected integer class indices, got non-integral value "
+                        f"{float(target[i])} at index {i}"
+                    )
+            if n:
+                lo, hi = (int(v) for v in torch.aminmax(target))
+                if lo < 0 or hi > k - 1:
+                    raise ValueError(f"{name}: expected class indices in [0, {k - 1}], got min {lo} and max {hi}")
+        return target if target.dtype == torch.int64 else target.to(torch.int64)
+    if target.dim() == 2:
+        if check:
+            if tuple(target.shape) != (n, k):
+                raise ValueError(
+                    f"{name}: expected probability rows of shape (N, K) = ({n}, {k}) matching the logits, "
+                    f"got shape {tuple(target.shape)}"
+                )
+            if not target.is_floating_point():
+                raise TypeError(
+                    f"{name}: expected probability rows with a floating dtype, got {target.dtype} "
+                    f"(pass class indices as a 1-D tensor of shape (N,))"
+                )
+            _check_finite(target, name, allow_neg_inf=False)
+            neg = target < 0
+            if neg.any():
+                i = _first_index(neg)
+                raise ValueError(
+                    f"{name}: expected probabilities >= 0, got {float(target[i])} at index {i}"
+                )
+            if n:
+                tol = _prob_tolerance(target.dtype, k)
+                dev = (target.sum(dim=1, dtype=torch.float64) - 1).abs()
+                if (dev > tol).any():
+                    i = int(dev.argmax())
+                    raise ValueError(
+                        f"{name}: expected rows summing to 1 (tolerance {tol:.1e}), got row {i} "
+                        f"summing to {float(target[i].sum(dtype=torch.float64))!r}"
+                    )
+        return target if target.dtype == logits.dtype else target.to(logits.dtype)
+    raise ValueError(
+        f"{name}: expected class indices of shape (N,) or probability rows of shape (N, K), "
+        f"got a {target.dim()}-D tensor of shape {tuple(target.shape)}"
+    )
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: Any) -> str:
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction: expected one of {_REDUCTIONS}, got {type(reduction).__name__}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def _real_scalar(x: Any, name: str) -> float:
+    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_complex() and x.dtype != torch.bool:
+        return float(x)
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
+    return float(x)
+
+
+def check_label_smoothing(eps: Any) -> float:
+    value = _real_scalar(eps, "label_smoothing")
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"label_smoothing: expected a number in [0, 1], got {value!r}")
+    return value
+
+
+def check_l2(l2: Any) -> float:
+    value = _real_scalar(l2, "l2")
+    if not (value >= 0.0 and np.isfinite(value)):  # also rejects NaN
+        raise ValueError(f"l2: expected a finite number >= 0, got {value!r}")
+    return value
+
+
+def _float_param(x: Any, name: str, ref: torch.Tensor | None, ref_name: str) -> torch.Tensor:
+    x = to_tensor(x, name, float_dtype=None if ref is None else ref.dtype)
+    if not checks_enabled():
+        return x
+    _reject_bool_complex(x, name)
+    if ref is None:
+        if not x.is_floating_point():
+            x = x.to(torch.float64)
+    else:
+        _same_device(x, name, ref, ref_name)
+        if x.dtype != ref.dtype:
+            if not x.is_floating_point():
+                x = x.to(ref.dtype)  # integer data (e.g. pixel counts) is exact in float
+            else:
+                raise TypeError(f"{name}: expected dtype {ref.dtype} (the dtype of {ref_name}), got {x.dtype}")
+    _check_finite(x, name, allow_neg_inf=False)
+    return x
+
+
+def check_linear(
+    W: Any, b: Any, X: Any, y: Any, l2: Any
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Convert and check the arguments of the linear softmax classifier.
+
+    Shapes: W (K, d) with K >= 2, b (K,), X (N, d), y (N,) class indices in [0, K-1];
+    W, b and X share one real floating dtype (that of W; lists take it) and one device;
+    all finite; l2 a finite number >= 0.
+    """
+    W = _float_param(W, "W", None, "")
+    if not checks_enabled():
+        b = to_tensor(b, "b", float_dtype=W.dtype)
+        X = to_tensor(X, "X", float_dtype=W.dtype)
+        y = to_tensor(y, "y")
+        return W, b, X, (y if y.dtype == torch.int64 else y.to(torch.int64)), float(l2)
+    _check_ndim(W, "W", 2, "(K, d)")
+    k, d = W.shape
+    if k < 2:
+        raise ValueError(f"W: expected K >= 2 classes (rows), got shape {tuple(W.shape)}")
+    b = _float_param(b, "b", W, "W")
+    _check_ndim(b, "b", 1, f"(K,) = ({k},)")
+    if b.shape[0] != k:
+        raise ValueError(f"b: expected shape (K,) = ({k},) to match W {tuple(W.shape)}, got {tuple(b.shape)}")
+    X = _float_param(X, "X", W, "W")
+    _check_ndim(X, "X", 2, f"(N, d) = (N, {d})")
+    if X.shape[1] != d:
+        raise ValueError(f"X: expected shape (N, d) = (N, {d}) to match W {tuple(W.shape)}, got {tuple(X.shape)}")
+    if X.shape[0] == 0:
+        raise ValueError("X: expected at least one sample (N >= 1), got shape (0, d): the mean loss is undefined")
+    y = to_tensor(y, "y")
+    _reject_bool_complex(y, "y")
+    _same_device(y, "y", W, "W")
+    _check_ndim(y, "y", 1, f"(N,) = ({X.shape[0]},)")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"y: expected shape (N,) = ({X.shape[0]},) to match X {tuple(X.shape)}, got {tuple(y.shape)}"
+        )
+    y = check_target(y, torch.empty(X.shape[0], k, dtype=W.dtype, device=W.device), "y")
+    return W, b, X, y, check_l2(l2)
+
+
+def check_direction(V: Any, W: torch.Tensor, name: str = "V") -> torch.Tensor:
+    """Check a direction in parameter space: shape (K(d+1),) or (K, d+1), W's dtype and device."""
+    V = to_tensor(V, name, float_dtype=W.dtype)
+    if not checks_enabled():
+        return V
+    V = _float_param(V, name, W, "W")
+    k, d = W.shape
+    if tuple(V.shape) not in ((k * (d + 1),), (k, d + 1)):
+        raise ValueError(
+            f"{name}: expected shape (K(d+1),) = ({k * (d + 1)},) or (K, d+1) = ({k}, {d + 1}), "
+            f"got {tuple(V.shape)}"
+        )
+    return V
