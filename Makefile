@@ -16,8 +16,10 @@ PORT    ?= 8000
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
-# Python 3.11 is required (torch 2.13.0's wheel on the build machines is for 3.11).
-PYTHON  ?= $(shell command -v python3.11 2>/dev/null || { command -v python3 >/dev/null 2>&1 && python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; })
+# Python 3.11 (3.11.5 or newer: some pinned packages need it) is required; torch 2.13.0's wheel on the
+# build machines is for 3.11. The first of python3.11 / python3 on PATH that qualifies is used.
+PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
+PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
 .PHONY: help book book-strict test bench notebooks serve clean distclean venv browser check-python
 
@@ -30,15 +32,15 @@ help:
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
 
 check-python:
-	@if [ -z "$(PYTHON)" ]; then echo "make: Python 3.11 is required but was not found (no python3.11 on PATH, and python3 is not 3.11)" >&2; exit 1; fi
+	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c '$(PY311_OK)' 2>/dev/null; then echo "make: Python 3.11 (>= 3.11.5) is required but was not found: neither python3.11 nor python3 on PATH is one (or set PYTHON=/path/to/python3.11)" >&2; exit 1; fi
 
 venv: $(STAMP)
 
 # Re-installs when requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml | check-python
 	@if [ ! -x "$(PY)" ]; then echo "creating $(VENV) with $(PYTHON)"; "$(PYTHON)" -m venv $(VENV); fi
-	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "make: $(VENV) is not Python 3.11; run 'make distclean' first" >&2; exit 1; }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PY) -c '$(PY311_OK)' || { echo "make: $(VENV) is not Python >= 3.11.5; run 'make distclean' first" >&2; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
@@ -56,10 +58,11 @@ book-strict: $(STAMP)
 
 # Headless Chromium for the browser test (Debian's package; never a downloaded browser build).
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && { ! command -v dpkg >/dev/null 2>&1 || dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian's chromium for the browser test"; \
+	  echo "installing Debian's chromium (and an emoji font for the screenshots) for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	elif command -v chromium >/dev/null 2>&1; then :; \
 	else echo "make: chromium is not installed and cannot be installed here (needs apt-get as root): the browser test will be skipped"; fi
 
 test: $(STAMP) browser
