@@ -66,3 +66,12 @@ def test_every_page_is_in_the_toc() -> None:
     assert missing == [], f"pages not in _toc.yml (they would not be built): {missing}"
     dangling = sorted(f for f in listed if not (ROOT / f"{f}.md").exists())
     assert dangling == [], f"_toc.yml lists files that do not exist: {dangling}"
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_chapter_is_in_jupytext_canonical_form(path) -> None:
+    """`make notebooks` (jupytext --sync) must not rewrite a committed source."""
+    text = path.read_text(encoding="utf-8")
+    assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text, (
+        f"{path.name}: not in jupytext's canonical form; run `make notebooks` and commit the .md"
+    )
