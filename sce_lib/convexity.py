@@ -133,7 +133,7 @@ def is_psd(H: Any, tol: float | None = None) -> bool:
         >>> is_psd([[1.0, -1.0], [-1.0, 1.0]]), is_psd([[0.0, 1.0], [1.0, 0.0]])
         (True, False)
 
-    Derived in: book/03-convexity-logits.md, §Convexity and the Hessian.
+    Derived in: book/03-convexity-logits.md, §Convexity: two proofs.
     """
     H = _real_float_tensor(H, "H")
     if H.dim() != 2 or H.shape[0] != H.shape[1]:

@@ -530,7 +530,7 @@ def linear_ce_hessian_symbolic(d: int = 2, K: int = 3, N: int = 2) -> SymbolicLi
         >>> h.holds, h.independent_of_y, h.hessian.shape
         (True, True, (4, 4))
 
-    Derived in: book/04-convexity-weights.md, §The Hessian in the weights.
+    Derived in: book/04-convexity-weights.md, §The Kronecker Hessian.
     """
     d = _check_int(d, "d", 1, _MAX_LINEAR_PARAMS)
     K = _check_int(K, "K", 2, _MAX_K)
