@@ -94,6 +94,42 @@ def test_tiny_loss_keeps_relative_accuracy() -> None:
     assert sce_lib.ce_gradient(z, y)[0, 0].item() == pytest.approx(want, rel=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_row_blocks_give_the_same_losses_and_gradients(gen: torch.Generator, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On the CPU cross_entropy goes through the rows in blocks of functional._BLOCK_ELEMENTS
+    # entries; a block may hold only confident rows (loss < log 2: every row recomputed by
+    # the exact form), none, or a mix.  Blocks of 3 rows must give what one block gives.
+    n, k = 23, 4
+    z = _logits(gen, (n, k), dtype)
+    y = torch.randint(0, k, (n,), generator=gen)
+    confident = torch.tensor([0, 1, 2, 5, 9, 10, 11, 12, 13, 14, 20])  # rows 9-14: two whole blocks
+    z[confident, y[confident]] += 60.0
+    w = torch.rand(n, generator=gen, dtype=torch.float64).to(dtype)  # a generic upstream gradient
+
+    def loss_and_grad(block_elements: int) -> tuple[torch.Tensor, torch.Tensor]:
+        monkeypatch.setattr(functional, "_BLOCK_ELEMENTS", block_elements)
+        zz = z.clone().requires_grad_()
+        rows = cross_entropy(zz, y, reduction="none")
+        (g,) = torch.autograd.grad((rows * w).sum(), zz)
+        return rows.detach(), g
+
+    assert len(functional._row_blocks(z)) == 1
+    one_block = loss_and_grad(functional._BLOCK_ELEMENTS)
+    assert len(functional._row_blocks(torch.empty(n, k))) == 1
+    blocked = loss_and_grad(3 * k)
+    assert len(functional._row_blocks(z)) == 8
+    for a, b in zip(blocked, one_block):
+        torch.testing.assert_close(a, b, rtol=2 * torch.finfo(dtype).eps, atol=0)
+    # and both are right: loss = log1p(sum_{j != c} exp(z_j - z_c)), and the confident rows
+    # keep their tiny losses to full relative accuracy (torch rounds them to 0)
+    u = torch.exp(z.double() - z.double().gather(1, y[:, None])).scatter(1, y[:, None], 0.0).sum(1)
+    exact = torch.log1p(u)
+    torch.testing.assert_close(blocked[0].double(), exact, **TOL[dtype])
+    torch.testing.assert_close(blocked[0][confident].double(), exact[confident], rtol=TOL[dtype]["rtol"], atol=0)
+    assert bool((F.cross_entropy(z, y, reduction="none")[confident] == 0).all())
+    torch.testing.assert_close(blocked[1], (softmax(z) - F.one_hot(y, k).to(dtype)) * w[:, None], **TOL[dtype])
+
+
 def test_extreme_logits_are_finite_and_correct() -> None:
     z32 = torch.tensor([[1e4, -1e4, 0.0], [1e4, 1e4 - 1.0, -1e4]], dtype=torch.float32)
     loss = cross_entropy(z32, [1, 1], reduction="none")
