@@ -97,3 +97,45 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert report.pages == len(_html_pages()) > 0
     assert report.math_pages >= 1, "no page with math was found: the math check checked nothing"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
+
+
+def _printed(nb) -> list[str]:
+    """What each code cell shows as text: its stdout joined (stream chunking varies between runs)
+    and its plain-text, LaTeX and Markdown results. Images are left out (PNG bytes carry metadata)."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        stdout = "".join(o["text"] for o in cell.get("outputs", []) if o.get("name") == "stdout")
+        results = [
+            o["data"][kind]
+            for o in cell.get("outputs", [])
+            if o.get("output_type") in ("execute_result", "display_data")
+            for kind in ("text/plain", "text/latex", "text/markdown")
+            if kind in o.get("data", {})
+        ]
+        cells.append(stdout + "\n".join(results))
+    return cells
+
+
+def test_chapters_print_the_same_numbers_twice(strict_build) -> None:
+    """Reproducible: a second, independent execution of every chapter prints exactly what the build
+    printed (seeds are fixed; one thread per process fixes the order of floating-point reductions)."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    assert strict_build.returncode == 0
+    differing = []
+    for path in chapters():
+        rel = path.relative_to(ROOT).with_suffix(".ipynb")
+        built = nbformat.read(BUILD / "jupyter_execute" / rel, as_version=4)
+        again = jupytext.read(path)
+        NotebookClient(again, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        first, second = _printed(built), _printed(again)
+        assert len(first) == len(second), f"{path.name}: the two executions have different cells"
+        for i, (a, b) in enumerate(zip(first, second)):
+            if a != b:
+                differing.append(f"{path.name}, code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}")
+    assert differing == [], "outputs differ between two executions:\n" + "\n".join(differing)
