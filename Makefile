@@ -21,7 +21,7 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book book-strict test bench notebooks serve clean distclean venv browser check-python
+.PHONY: help book test bench notebooks serve clean distclean venv browser check-python
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
@@ -50,11 +50,6 @@ book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 	@echo ""
 	@echo "The book is in _build/html: open _build/html/index.html, or run 'make serve'."
-
-# What CI checks: every chapter re-executed (the cache does not notice changes in sce_lib).
-book-strict: $(STAMP)
-	rm -rf _build/.jupyter_cache
-	$(JB) build . --all -W -n --keep-going
 
 # Headless Chromium for the browser test (Debian's package; never a downloaded browser build).
 browser:

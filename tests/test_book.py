@@ -1,7 +1,7 @@
 """The whole book, built as CI builds it, then read by a real browser.
 
-1. The strict build: every chapter re-executed (the execution cache is dropped, because it does not
-   notice changes in sce_lib), warnings are errors (`-W -n --keep-going`).
+1. The strict build (the `strict_build` fixture in conftest.py, see tests/_book.py): every chapter
+   re-executed, warnings are errors (`-W -n --keep-going`).
 2. The built site: MathJax is served from the site itself, never from a CDN.
 3. Headless Chromium (Debian's package, driven by Playwright) loads every page from a server on
    127.0.0.1 and asserts that math was typeset, that no request left 127.0.0.1, that no page logged a
@@ -12,35 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from _browser import browse_site, chromium_path, html_pages
-from _paths import BUILD, HTML, ROOT, SCREENSHOTS, chapters
+from _paths import HTML, ROOT, SCREENSHOTS, chapters
 
 pytestmark = [pytest.mark.build, pytest.mark.xdist_group("book")]
-
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-
-
-@pytest.fixture(scope="module")
-def strict_build() -> subprocess.CompletedProcess:
-    shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
-    proc = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(ROOT), "--all", "-W", "-n", "--keep-going"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    BUILD.mkdir(exist_ok=True)
-    (BUILD / "strict-build.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
-    return proc
-
 
 def _html_pages() -> list[Path]:
     return html_pages(HTML)
@@ -98,44 +77,3 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert report.math_pages >= 1, "no page with math was found: the math check checked nothing"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
 
-
-def _printed(nb) -> list[str]:
-    """What each code cell shows as text: its stdout joined (stream chunking varies between runs)
-    and its plain-text, LaTeX and Markdown results. Images are left out (PNG bytes carry metadata)."""
-    cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        stdout = "".join(o["text"] for o in cell.get("outputs", []) if o.get("name") == "stdout")
-        results = [
-            o["data"][kind]
-            for o in cell.get("outputs", [])
-            if o.get("output_type") in ("execute_result", "display_data")
-            for kind in ("text/plain", "text/latex", "text/markdown")
-            if kind in o.get("data", {})
-        ]
-        cells.append(stdout + "\n".join(results))
-    return cells
-
-
-def test_chapters_print_the_same_numbers_twice(strict_build) -> None:
-    """Reproducible: a second, independent execution of every chapter prints exactly what the build
-    printed (seeds are fixed; one thread per process fixes the order of floating-point reductions)."""
-    import jupytext
-    import nbformat
-    from nbclient import NotebookClient
-
-    assert strict_build.returncode == 0
-    differing = []
-    for path in chapters():
-        rel = path.relative_to(ROOT).with_suffix(".ipynb")
-        built = nbformat.read(BUILD / "jupyter_execute" / rel, as_version=4)
-        again = jupytext.read(path)
-        NotebookClient(again, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        first, second = _printed(built), _printed(again)
-        assert len(first) == len(second), f"{path.name}: the two executions have different cells"
-        for i, (a, b) in enumerate(zip(first, second)):
-            if a != b:
-                differing.append(f"{path.name}, code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}")
-    assert differing == [], "outputs differ between two executions:\n" + "\n".join(differing)

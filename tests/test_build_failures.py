@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _book import JUPYTER_BOOK
 from _paths import BOOK, ROOT
 
 pytestmark = [pytest.mark.build, pytest.mark.xdist_group("book-failures")]
-
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
 NOTEBOOK_HEADER = """---
 jupytext:
