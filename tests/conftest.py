@@ -35,10 +35,3 @@ def gen() -> torch.Generator:
     """A seeded CPU generator, fresh for every test."""
     return torch.Generator().manual_seed(20240611)
 
-
-@pytest.fixture(scope="session")
-def strict_build():
-    """The strict book build, run once per test session (tests that need it share one xdist group)."""
-    from _book import run_strict_build
-
-    return run_strict_build()

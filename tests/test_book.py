@@ -1,11 +1,20 @@
-"""The whole book, built as CI builds it, then read by a real browser.
+"""The whole book, built as CI builds it, each chapter run again, then read by a real browser.
 
-1. The strict build (the `strict_build` fixture in conftest.py, see tests/_book.py): every chapter
-   re-executed, warnings are errors (`-W -n --keep-going`).
+Everything that needs the strict build lives in this one file: `make test` distributes tests to its
+two pytest-xdist workers file by file (`--dist loadfile`), so the build runs once, on one worker,
+and never twice at the same time into the same _build folder.
+
+1. The strict build (tests/_book.py): every chapter re-executed, warnings are errors
+   (`-W -n --keep-going`).
 2. The built site: MathJax is served from the site itself, never from a CDN.
 3. Headless Chromium (Debian's package, driven by Playwright) loads every page from a server on
    127.0.0.1 and asserts that math was typeset, that no request left 127.0.0.1, that no page logged a
    console error and that no image is broken. A screenshot of each page goes to _build/screenshots/.
+4. Each chapter, executed again by nbclient in a fresh kernel as the build runs it: no cell raises,
+   nothing is written to stderr, it stays within its time budget, and it prints exactly what the
+   build printed (reproducibility: seeds fixed; one thread per process fixes the order of
+   floating-point reductions). A chapter's assertions are its theorems' checks, so a false claim
+   fails here, naming the chapter.
 """
 
 from __future__ import annotations
@@ -15,11 +24,22 @@ import re
 from pathlib import Path
 
 import pytest
+from nbclient.exceptions import CellExecutionError
 
+from _book import built_notebook, execute_chapter, printed_text, run_strict_build
 from _browser import browse_site, chromium_path, html_pages
-from _paths import HTML, ROOT, SCREENSHOTS, chapters
+from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters
 
-pytestmark = [pytest.mark.build, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.build
+
+# Budget per chapter on a 2-core CPU (the guide asks for well under two minutes; chapters aim at 60 s).
+BUDGET_S = 120
+
+
+@pytest.fixture(scope="module")
+def strict_build():
+    return run_strict_build()
+
 
 def _html_pages() -> list[Path]:
     return html_pages(HTML)
@@ -77,3 +97,33 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert report.math_pages >= 1, "no page with math was found: the math check checked nothing"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
 
+
+def _stderr_of(nb) -> list[str]:
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append(f"cell {i}: {cell.source[:60]!r} wrote to stderr: {out['text'][:500]}")
+    return found
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: str(p.relative_to(BOOK)))
+def test_chapter_executes_and_reproduces_the_build(path: Path, strict_build) -> None:
+    try:
+        nb, elapsed = execute_chapter(path)
+    except CellExecutionError as exc:  # name the chapter; nbclient's message holds the traceback
+        pytest.fail(f"{path.relative_to(BOOK)}: a cell raised\n{exc}", pytrace=False)
+    stderr = _stderr_of(nb)
+    assert not stderr, f"{path.name}: cells wrote to stderr (the strict build fails on this):\n" + "\n".join(stderr)
+    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.1f} s, over the {BUDGET_S} s budget per chapter"
+
+    built = built_notebook(path)
+    assert strict_build.returncode == 0 and built is not None, "the strict build did not execute this chapter"
+    first, second = printed_text(built), printed_text(nb)
+    assert len(first) == len(second), f"{path.name}: the build and this run have different code cells"
+    differing = [
+        f"code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}"
+        for i, (a, b) in enumerate(zip(first, second)) if a != b
+    ]
+    assert differing == [], f"{path.name}: output differs between two executions:\n" + "\n".join(differing)

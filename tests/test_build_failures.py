@@ -16,7 +16,7 @@ import pytest
 from _book import JUPYTER_BOOK
 from _paths import BOOK, ROOT
 
-pytestmark = [pytest.mark.build, pytest.mark.xdist_group("book-failures")]
+pytestmark = pytest.mark.build
 
 NOTEBOOK_HEADER = """---
 jupytext:
