@@ -53,8 +53,7 @@ def _torch_linear_loss(X: torch.Tensor, y: torch.Tensor, l2: float, k: int, d: i
     """The same loss written independently with torch.nn.functional, as a function of theta."""
 
     def loss(theta: torch.Tensor) -> torch.Tensor:
-        T = theta.reshape(k, d + 1)
-        W, b = T[:, :d], T[:, d]
+        W, b = _split(theta, k, d)
         return F.cross_entropy(X @ W.T + b, y) + 0.5 * l2 * (W**2).sum()
 
     return loss
@@ -62,6 +61,12 @@ def _torch_linear_loss(X: torch.Tensor, y: torch.Tensor, l2: float, k: int, d: i
 
 def _theta(W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.cat([W, b[:, None]], dim=1).reshape(-1)
+
+
+def _split(theta: torch.Tensor, k: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inverse of _theta: (W (K, d), b (K,))."""
+    T = theta.reshape(k, d + 1)
+    return T[:, :d], T[:, d]
 
 
 # --------------------------------------------------------------------------- logits
@@ -144,7 +149,7 @@ def test_linear_loss_and_gradient_match_torch_and_fd(gen: torch.Generator, l2: f
     ref = torch.autograd.functional.jacobian(f, theta).reshape(k, d + 1)
     torch.testing.assert_close(dW, ref[:, :d], **AUTOGRAD_TOL)
     torch.testing.assert_close(db, ref[:, d], **AUTOGRAD_TOL)
-    fd = central_jacobian(lambda t: linear_ce_loss(t.reshape(k, d + 1)[:, :d], t.reshape(k, d + 1)[:, d], X, y, l2), theta)
+    fd = central_jacobian(lambda t: linear_ce_loss(*_split(t, k, d), X, y, l2), theta)
     torch.testing.assert_close(_theta(dW, db), fd, **FD_TOL)
     # the loss is differentiable by autograd in W, b and X
     Wr, br = W.clone().requires_grad_(), b.clone().requires_grad_()
@@ -165,7 +170,7 @@ def test_linear_hessian_matches_autograd_func_and_fd(gen: torch.Generator, l2: f
     assert Hm.shape == (k * (d + 1), k * (d + 1))
     torch.testing.assert_close(Hm, torch.autograd.functional.hessian(f, theta), **AUTOGRAD_TOL)
     torch.testing.assert_close(Hm, torch.func.hessian(f)(theta), **AUTOGRAD_TOL)
-    fd = central_jacobian(lambda t: _theta(*linear_ce_gradient(t.reshape(k, d + 1)[:, :d], t.reshape(k, d + 1)[:, d], X, y, l2)), theta)
+    fd = central_jacobian(lambda t: _theta(*linear_ce_gradient(*_split(t, k, d), X, y, l2)), theta)
     torch.testing.assert_close(Hm, fd, **FD_TOL)
 
 
