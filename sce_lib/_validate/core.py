@@ -1,4 +1,4 @@
-"""Input conversion and checks: the only place in sce_lib that raises for bad input.
+"""Input conversion and the data checks of logits, targets and the linear classifier.
 
 Every public function calls one of the ``check_*`` helpers below exactly once, at
 its boundary, and then works with trusted tensors.  Error messages name the
