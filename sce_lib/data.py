@@ -2,6 +2,8 @@
 
 * :func:`digits`: scikit-learn's 8x8 handwritten digits (1797 images, 64 pixels, 10 classes; ships
   with scikit-learn, nothing is downloaded), standardised column by column.
+* :func:`mnist1d`: MNIST-1D (Greydanus, 2020), 4 000 training and 1 000 test signals of length 40 in 10
+  classes, generated offline by the pinned ``mnist1d`` package with its default arguments (seed 42).
 * :func:`gaussian_mixture`: K Gaussian blobs with identity covariance whose neighbouring means are
   ``separation`` apart.
 * :func:`separable_toy`: a small 2-D, 3-class set that a known linear classifier separates with a
@@ -13,13 +15,15 @@ are identical on every run and every device (the tensors are moved after they ar
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any, NamedTuple
 
 import torch
 
-__all__ = ["digits", "gaussian_mixture", "separable_toy", "SeparableToy", "standardize_columns"]
+__all__ = ["digits", "mnist1d", "MNIST1D", "gaussian_mixture", "separable_toy", "SeparableToy",
+           "standardize_columns"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -115,6 +119,67 @@ def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
     if standardize:
         X = standardize_columns(X)
     return X.to(device=device, dtype=dtype), y.to(device=device)
+
+
+class MNIST1D(NamedTuple):
+    """MNIST-1D split into training and test sets. Unpacks as ``X, y, X_test, y_test = mnist1d()``.
+
+    Attributes:
+        X: (4000, 40) training signals. y: (4000,) int64 in [0, 9].
+        X_test: (1000, 40) test signals. y_test: (1000,) int64 in [0, 9].
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_arrays() -> tuple[Any, Any, Any, Any]:
+    # The package's own generator with its published default arguments (seed 42): no download.
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    data = make_dataset(get_dataset_args())
+    return data["x"], data["y"], data["x_test"], data["y_test"]
+
+
+def mnist1d(standardize: bool = True, dtype: torch.dtype = torch.float64,
+            device: torch.device | str | None = None) -> MNIST1D:
+    """MNIST-1D: 10 classes of 1-D signals of length 40, 4 000 for training and 1 000 for testing.
+
+    Generated (not downloaded) by ``mnist1d.data.make_dataset(get_dataset_args())``, the
+    package's defaults, which fix the seed; the arrays are cached for the process (the
+    generation takes a few seconds).
+
+    Args:
+        standardize: centre and scale every column with the *training* set's mean and standard
+            deviation (the same affine map is applied to the test set); ``False`` returns the
+            raw signals.
+        dtype: floating dtype of the signals (default float64).
+        device: where the tensors live (default CPU).
+
+    Returns:
+        An :class:`MNIST1D` ``(X (4000, 40), y (4000,), X_test (1000, 40), y_test (1000,))``.
+
+    Example:
+        >>> X, y, X_test, y_test = mnist1d()
+        >>> tuple(X.shape), tuple(X_test.shape), int(y.min()), int(y.max())
+        ((4000, 40), (1000, 40), 0, 9)
+
+    Derived in: book/05-minimisation.md, §Experiments.
+    """
+    if not isinstance(standardize, bool):
+        raise TypeError(f"standardize: expected a bool, got {type(standardize).__name__}")
+    dtype = _float_dtype(dtype)
+    x, y, x_test, y_test = (torch.as_tensor(a) for a in _mnist1d_arrays())
+    X, X_test = x.to(torch.float64), x_test.to(torch.float64)
+    if standardize:
+        mean, std = X.mean(dim=0), X.std(dim=0, correction=0)
+        std = torch.where(std > 0, std, torch.ones_like(std))
+        X, X_test = (X - mean) / std, (X_test - mean) / std
+    return MNIST1D(X.to(device=device, dtype=dtype), y.to(device=device, dtype=torch.int64),
+                   X_test.to(device=device, dtype=dtype), y_test.to(device=device, dtype=torch.int64))
 
 
 def _class_means(K: int, d: int, separation: float) -> torch.Tensor:

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from sce_lib import data
 from sce_lib.data import SeparableToy, digits, gaussian_mixture, separable_toy, standardize_columns
 
 
@@ -171,3 +172,22 @@ def test_data_on_cuda() -> None:
     assert Xd.device.type == "cuda" and yd.device.type == "cuda"
     toy = separable_toy(device="cuda")
     assert toy.X.device.type == "cuda" and toy.margin >= 0.5
+
+
+def test_mnist1d_is_the_published_split_and_standardised_by_the_training_set() -> None:
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    raw = make_dataset(get_dataset_args())  # an independent generation, compared entry by entry
+    X, y, X_test, y_test = data.mnist1d(standardize=False)
+    assert torch.equal(X, torch.as_tensor(raw["x"], dtype=torch.float64))
+    assert torch.equal(y_test, torch.as_tensor(raw["y_test"], dtype=torch.int64))
+    assert torch.equal(y, torch.as_tensor(raw["y"], dtype=torch.int64))
+    Xs, _, Xs_test, _ = data.mnist1d()
+    std = X.std(dim=0, correction=0)
+    assert torch.allclose(Xs.mean(dim=0), torch.zeros(40, dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(Xs.std(dim=0, correction=0), torch.ones(40, dtype=torch.float64), atol=1e-12)
+    # the test set goes through the training set's affine map, not its own
+    assert torch.allclose(Xs_test, (X_test - X.mean(dim=0)) / std, atol=1e-12)
+    assert data.mnist1d(dtype=torch.float32).X.dtype == torch.float32
+    with pytest.raises(TypeError, match="standardize"):
+        data.mnist1d(standardize=1)
