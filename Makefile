@@ -26,7 +26,7 @@ PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/nu
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
 	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
-	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/"
+	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
@@ -64,7 +64,7 @@ test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
-	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py
+	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md
