@@ -3,8 +3,10 @@ every chapter is paired with an .ipynb by jupytext, and every chapter is in the 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import jupytext
 import pytest
@@ -75,3 +77,37 @@ def test_chapter_is_in_jupytext_canonical_form(path) -> None:
     assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text, (
         f"{path.name}: not in jupytext's canonical form; run `make notebooks` and commit the .md"
     )
+
+
+_GLUE_DEF = re.compile(r"""\bglue\(\s*(f?)(["'])([^"']+)\2""")
+_GLUE_USE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
+
+
+def _glue_names(path: Path) -> tuple[set[str], list[str], set[str]]:
+    """(names glued by code cells, prefixes of f-string names, names used in the text) of a source."""
+    nb = jupytext.read(path)
+    defined, prefixes, used = set(), [], set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for is_f, _, name in _GLUE_DEF.findall(cell.source):
+                if is_f and "{" in name:
+                    prefixes.append(name.split("{", 1)[0])
+                else:
+                    defined.add(name)
+        else:
+            used.update(_GLUE_USE.findall(cell.source))
+    return defined, prefixes, used
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_every_glued_number_is_used_and_every_used_one_is_glued(path) -> None:
+    """Numbers in the prose come from the code (myst-nb glue): a name used in the text and never glued
+    would fail the build; a name glued and never used is a computed number the reader never sees,
+    usually a sign that the prose still types it by hand."""
+    defined, prefixes, used = _glue_names(path)
+    undefined = sorted(n for n in used - defined if not any(n.startswith(p) for p in prefixes))
+    assert undefined == [], f"{path.name}: the text uses glue names that no cell defines: {undefined}"
+    unused = sorted(defined - used)
+    assert unused == [], f"{path.name}: cells glue names that the text never uses: {unused}"
+    unused_prefixes = sorted(p for p in prefixes if not any(n.startswith(p) for n in used))
+    assert unused_prefixes == [], f"{path.name}: f-string glue names never used in the text: {unused_prefixes}"
