@@ -21,12 +21,13 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book test bench notebooks serve clean distclean venv browser check-python
+.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
 	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
+	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
@@ -66,6 +67,13 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)
 
+# mutmut copies the project into mutants/, mutates the modules listed under [tool.mutmut] in
+# pyproject.toml and runs the tests that cover each mutated function (about 15 min on 2 cores).
+mutation: $(STAMP)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(BENCH_THREADS) > mutants.log 2>&1 || { tail -40 mutants.log; exit 1; }
+	$(PY) tests/mutation/score.py
+
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md
 
@@ -75,7 +83,7 @@ serve:
 	$(or $(wildcard $(PY)),$(PYTHON)) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis benchmarks/results
+	rm -rf _build .pytest_cache .hypothesis benchmarks/results mutants mutants.log
 	find book -name '*.ipynb' -delete
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 

@@ -1,9 +1,11 @@
-"""Shared timing helper for the benchmarks: both sides in one process, interleaved.
+"""Shared timing helper for the benchmarks: every side in one process, interleaved and rotated.
 
 Each repetition runs every contender once, in turn, so that a slow period of a shared
-machine hits all of them alike; the report is the median over repetitions and the
-ratio of medians.  Times are wall-clock seconds from ``time.perf_counter`` (CUDA work
-is synchronised before the clock is read).
+machine hits all of them alike; the order is rotated from one repetition to the next, so
+that no contender always runs first (cold caches) or right after a particular other one.
+The report is the minimum, median and maximum over repetitions; ratios are of medians,
+printed with the spread of the two sides (``fmt_ratio``).  Times are wall-clock seconds
+from ``time.perf_counter`` (CUDA work is synchronised before the clock is read).
 """
 
 from __future__ import annotations
@@ -35,19 +37,45 @@ def time_once(fn: Callable[[], Any]) -> float:
 
 
 def compare(contenders: dict[str, Callable[[], Any]], reps: int = 7, warmup: int = 1) -> dict[str, dict[str, Any]]:
-    """Median time of each contender over ``reps`` interleaved repetitions.
+    """Time each contender over ``reps`` interleaved repetitions, rotating who runs first.
+
+    Repetition r runs the contenders in their given order rotated by r (with three contenders
+    A, B, C: ABC, BCA, CAB, ABC, ...).
 
     Returns:
-        {name: {"median_s": float, "times_s": [float, ...]}}
+        {name: {"min_s": float, "median_s": float, "max_s": float, "times_s": [float, ...]}}
+        with ``times_s`` in the order of the repetitions.
     """
-    for fn in contenders.values():
+    names = list(contenders)
+    for name in names:
         for _ in range(warmup):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(reps):
-        for name, fn in contenders.items():
-            times[name].append(time_once(fn))
-    return {name: {"median_s": statistics.median(ts), "times_s": ts} for name, ts in times.items()}
+            contenders[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(time_once(contenders[name]))
+    return {name: {"min_s": min(ts), "median_s": statistics.median(ts), "max_s": max(ts), "times_s": ts}
+            for name, ts in times.items()}
+
+
+def ratio(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    """The ratio a / b of two ``compare`` entries: of the medians, and its range from the spreads
+    (``lo = a.min / b.max``, ``hi = a.max / b.min``)."""
+    return {"median": a["median_s"] / b["median_s"], "lo": a["min_s"] / b["max_s"], "hi": a["max_s"] / b["min_s"]}
+
+
+def fmt_times(t: dict[str, Any]) -> str:
+    """``min / median / max`` of one ``compare`` entry, in milliseconds."""
+    return f"{t['min_s'] * 1e3:8.2f} /{t['median_s'] * 1e3:8.2f} /{t['max_s'] * 1e3:8.2f} ms"
+
+
+def fmt_ratio(r: dict[str, float], goal: str = "", met: bool | None = None) -> str:
+    """``1.03x [0.95, 1.12]  goal <= 1.1x: met`` (median ratio, its range, the goal)."""
+    text = f"{r['median']:7.3f}x [{r['lo']:.3f}, {r['hi']:.3f}]"
+    if goal:
+        text += f"  goal {goal}: " + ("met" if met else "NOT met")
+    return text
 
 
 def environment() -> dict[str, Any]:

@@ -6,18 +6,48 @@ tensors, numpy arrays or nested lists; outputs are tensors on the input's device
 """
 
 from ._validate import validation_disabled
-from .convexity import convexity_violations, hidden_layer_counterexample, is_psd
-from .derivatives import (
-    ce_gradient,
-    ce_hessian,
+from ._types import TensorLike  # noqa: F401  (the type of array-like arguments, for annotations)
+from .convexity import convexity_violations, is_psd
+from .derivatives import ce_gradient, ce_hessian, softmax_jacobian
+from .device import default_device
+from .functional import cross_entropy, log_softmax, logsumexp, softmax
+from .hidden_layer import hidden_layer_counterexample
+from .linear import (
     linear_ce_gradient,
     linear_ce_hessian,
     linear_ce_hvp,
     linear_ce_loss,
-    softmax_jacobian,
+    pack_theta,
+    unpack_theta,
 )
-from .device import default_device
-from .functional import cross_entropy, log_softmax, logsumexp, softmax
+from .separability import (
+    AssumptionDiagnostics,
+    BoundResult,
+    MonteCarloEstimate,
+    SeparationEstimate,
+    bound_closed_form,
+    bound_threshold,
+    inter_value,
+    intra_cdf,
+    intra_value,
+    assumption_diagnostics,
+    margin_cdf,
+    margin_from_loss,
+    margin_law_ks,
+    margin_mean,
+    margin_pdf,
+    margin_sf,
+    margin_var,
+    p_model,
+    p_model_exact,
+    plug_in_probability,
+    sampled_separation_probability,
+    separation_probability,
+    valid_loss_range,
+)
+
+# last: sce_lib.optim uses the names above
+from .optim import ConvergenceWarning, FitResult, fit_softmax_regression  # noqa: E402
 
 __all__ = [
     "softmax",
@@ -31,9 +61,37 @@ __all__ = [
     "linear_ce_gradient",
     "linear_ce_hessian",
     "linear_ce_hvp",
+    "pack_theta",
+    "unpack_theta",
     "default_device",
     "validation_disabled",
     "is_psd",
     "convexity_violations",
     "hidden_layer_counterexample",
+    "fit_softmax_regression",
+    "FitResult",
+    "ConvergenceWarning",
+    "margin_from_loss",
+    "margin_cdf",
+    "margin_sf",
+    "margin_pdf",
+    "margin_mean",
+    "margin_var",
+    "intra_value",
+    "inter_value",
+    "intra_cdf",
+    "valid_loss_range",
+    "bound_closed_form",
+    "bound_threshold",
+    "p_model",
+    "p_model_exact",
+    "BoundResult",
+    "MonteCarloEstimate",
+    "separation_probability",
+    "sampled_separation_probability",
+    "SeparationEstimate",
+    "margin_law_ks",
+    "assumption_diagnostics",
+    "AssumptionDiagnostics",
+    "plug_in_probability",
 ]

@@ -17,46 +17,21 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from typing import Any, NamedTuple
 
 import torch
+
+from ._types import TensorLike
+from ._validate.data import check_loader_options, check_matrix, check_mixture, check_toy
 
 __all__ = ["digits", "mnist1d", "MNIST1D", "gaussian_mixture", "separable_toy", "SeparableToy",
            "standardize_columns"]
 
 
 # ----------------------------------------------------------------------------------------------
-# Boundary checks
-# ----------------------------------------------------------------------------------------------
-def _int_at_least(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
-
-
-def _float_dtype(dtype: Any) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype: expected a floating torch.dtype (e.g. torch.float64), got {dtype!r}")
-    return dtype
-
-
-def _positive_real(value: Any, name: str, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
-    x = float(value)
-    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}: expected a finite number {bound}, got {x!r}")
-    return x
-
-
-# ----------------------------------------------------------------------------------------------
 # Standardisation
 # ----------------------------------------------------------------------------------------------
-def standardize_columns(X: torch.Tensor) -> torch.Tensor:
+def standardize_columns(X: TensorLike) -> torch.Tensor:
     """Centre each column and divide by its standard deviation; constant columns become 0.
 
     ``X_std[:, j] = (X[:, j] - mean_j) / s_j`` with ``s_j`` the population standard deviation
@@ -64,20 +39,20 @@ def standardize_columns(X: torch.Tensor) -> torch.Tensor:
     zero: such a column is all zeros afterwards.
 
     Args:
-        X: (N, d) floating tensor, N >= 1.
+        X: (N, d) real data, N >= 1, finite (integer data becomes float64).
 
     Returns:
-        (N, d) tensor, same dtype and device; every non-constant column has mean 0 and standard
+        (N, d) tensor, same (floating) dtype and device; every non-constant column has mean 0 and standard
         deviation 1 (to rounding), every constant column is 0.
+
+    Validation scans the data (NaN/inf): on a GPU that costs one host synchronisation; ``validation_disabled()`` skips it.
 
     Example:
         >>> standardize_columns(torch.tensor([[1.0, 5.0], [3.0, 5.0]]))
         tensor([[-1.,  0.],
                 [ 1.,  0.]])
     """
-    if not isinstance(X, torch.Tensor) or not X.is_floating_point() or X.dim() != 2 or X.shape[0] < 1:
-        shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
-        raise ValueError(f"X: expected a floating tensor of shape (N, d) with N >= 1, got {shape}")
+    X = check_matrix(X, "X")
     mean = X.mean(dim=0)
     std = X.std(dim=0, correction=0)
     std = torch.where(std > 0, std, torch.ones_like(std))
@@ -110,9 +85,7 @@ def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
     """
     from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
 
-    if not isinstance(standardize, bool):
-        raise TypeError(f"standardize: expected a bool, got {type(standardize).__name__}")
-    dtype = _float_dtype(dtype)
+    standardize, dtype = check_loader_options(standardize, dtype)
     raw = load_digits()
     X = torch.as_tensor(raw.data, dtype=torch.float64)
     y = torch.as_tensor(raw.target, dtype=torch.int64)
@@ -169,9 +142,7 @@ def mnist1d(standardize: bool = True, dtype: torch.dtype = torch.float64,
 
     Derived in: book/05-minimisation.md, §Experiments.
     """
-    if not isinstance(standardize, bool):
-        raise TypeError(f"standardize: expected a bool, got {type(standardize).__name__}")
-    dtype = _float_dtype(dtype)
+    standardize, dtype = check_loader_options(standardize, dtype)
     x, y, x_test, y_test = (torch.as_tensor(a) for a in _mnist1d_arrays())
     X, X_test = x.to(torch.float64), x_test.to(torch.float64)
     if standardize:
@@ -223,12 +194,7 @@ def gaussian_mixture(n_per_class: int, K: int = 3, d: int = 2, separation: float
 
     Derived in: book/05-minimisation.md, §Experiments.
     """
-    n_per_class = _int_at_least(n_per_class, "n_per_class", 1)
-    K = _int_at_least(K, "K", 2)
-    d = _int_at_least(d, "d", 1)
-    separation = _positive_real(separation, "separation", allow_zero=True)
-    seed = _int_at_least(seed, "seed", 0)
-    dtype = _float_dtype(dtype)
+    n_per_class, K, d, separation, seed, dtype = check_mixture(n_per_class, K, d, separation, seed, dtype)
     generator = torch.Generator().manual_seed(seed)
     means = _class_means(K, d, separation)
     y = torch.arange(K).repeat_interleave(n_per_class)
@@ -294,13 +260,7 @@ def separable_toy(seed: int = 0, n_per_class: int = 10, K: int = 3, min_margin: 
 
     Derived in: book/06-separability.md, §A separable example.
     """
-    seed = _int_at_least(seed, "seed", 0)
-    n_per_class = _int_at_least(n_per_class, "n_per_class", 1)
-    K = _int_at_least(K, "K", 2)
-    min_margin = _positive_real(min_margin, "min_margin")
-    if min_margin >= 2.0:  # unit rows: the margin z_y - z_k is at most |x| |W_y - W_k| <= 2 |x|
-        raise ValueError(f"min_margin: expected a number in (0, 2), got {min_margin!r}")
-    dtype = _float_dtype(dtype)
+    seed, n_per_class, K, min_margin, dtype = check_toy(seed, n_per_class, K, min_margin, dtype)
     generator = torch.Generator().manual_seed(seed)
     angles = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K
     W = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)  # (K, 2), unit rows

@@ -1,8 +1,6 @@
-"""Tests of sce_lib.convexity: the PSD test, the chord test, and the hidden-layer counterexample."""
+"""Tests of sce_lib.convexity: the PSD test and the chord test."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -11,17 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sce_lib
-from sce_lib.convexity import (
-    ConvexityViolation,
-    convexity_violations,
-    default_psd_tolerance,
-    hidden_layer_counterexample,
-    is_psd,
-    one_hidden_layer_ce,
-    swap_hidden_units,
-    unpack_one_hidden_layer,
-)
+from sce_lib.convexity import ConvexityViolation, convexity_violations, default_psd_tolerance, is_psd
 from sce_lib.data import gaussian_mixture
+from sce_lib.hidden_layer import hidden_layer_counterexample
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,6 +38,16 @@ def test_is_psd_on_indefinite_and_nonsymmetric_matrices() -> None:
     assert is_psd(small, tol=1e-5)  # ... and within an explicit one
     assert not is_psd([[1.0, 0.5], [0.0, 1.0]])  # not symmetric
     assert not is_psd(torch.diag(torch.tensor([1.0, -1.0])), tol=0.0)
+
+
+def test_is_psd_with_zero_tolerance() -> None:
+    # tol = 0 is a tolerance like any other: an exactly symmetric matrix whose smallest computed
+    # eigenvalue is exactly 0 (diagonal: eigvalsh returns the diagonal) or positive is PSD.
+    assert is_psd(torch.diag(torch.tensor([1.0, 0.0], dtype=torch.float64)), tol=0)
+    assert is_psd(torch.zeros(3, 3, dtype=torch.float64), tol=0.0)
+    assert is_psd([[2, 1], [1, 2]], tol=0)  # eigenvalues 1 and 3
+    assert not is_psd(torch.diag(torch.tensor([1.0, -1e-300], dtype=torch.float64)), tol=0)
+    assert not is_psd([[1.0, 1e-300], [0.0, 1.0]], tol=0)  # asymmetric by one tiny entry
 
 
 def test_default_tolerance_scales_with_dtype_and_norm() -> None:
@@ -90,14 +90,18 @@ def test_is_psd_property(n: int, r: int, seed: int) -> None:
         (torch.ones(2, 2, 2), None, ValueError, r"H: expected a square 2-D matrix"),
         (torch.ones(3), None, ValueError, r"H: expected a square 2-D matrix"),
         (torch.empty(0, 0), None, ValueError, r"H: expected a matrix of size n >= 1"),
-        (torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), None, ValueError, r"H: expected finite values, got nan"),
-        (torch.tensor([[1.0, float("inf")], [0.0, 1.0]]), None, ValueError, r"H: expected finite values, got inf"),
+        (torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), None, ValueError,
+         r"H: expected finite values, got NaN at index \(0, 1\)"),
+        (torch.tensor([[1.0, 0.0], [float("-inf"), 1.0]]), None, ValueError,
+         r"H: expected finite values, got -inf at index \(1, 0\)"),
         (torch.eye(2, dtype=torch.complex128), None, TypeError, r"H: expected a real floating-point tensor"),
-        (torch.eye(2, dtype=torch.bool), None, TypeError, r"H: expected a real floating-point tensor"),
+        (torch.eye(2, dtype=torch.bool), None, TypeError, r"H: expected a real floating-point tensor, got dtype torch.bool"),
+        ([[True, False], [False, True]], None, TypeError, r"H: expected a real floating-point tensor, got a nested list holding bools"),
         ("eye", None, TypeError, r"H: expected a torch.Tensor"),
         (torch.eye(2), -1.0, ValueError, r"tol: expected None or a finite number >= 0, got -1.0"),
-        (torch.eye(2), float("nan"), ValueError, r"tol: expected None or a finite number >= 0"),
-        (torch.eye(2), "small", TypeError, r"tol: expected None or a real number >= 0, got str"),
+        (torch.eye(2), float("nan"), ValueError, r"tol: expected None or a finite number >= 0, got NaN"),
+        (torch.eye(2), "small", TypeError, r"tol: expected None or a real number, got str"),
+        (torch.eye(2), True, TypeError, r"tol: expected None or a real number, got bool"),
     ],
 )
 def test_is_psd_bad_input(H, tol, error, message) -> None:
@@ -112,8 +116,7 @@ def _linear_objective(X: torch.Tensor, y: torch.Tensor, K: int, l2: float = 0.0)
     d = X.shape[1]
 
     def f(theta: torch.Tensor) -> torch.Tensor:
-        Wb = theta.view(K, d + 1)
-        return sce_lib.linear_ce_loss(Wb[:, :d], Wb[:, d], X, y, l2=l2)
+        return sce_lib.linear_ce_loss(*sce_lib.unpack_theta(theta, K, d), X, y, l2=l2)
 
     return f
 
@@ -174,6 +177,13 @@ def test_convexity_violations_is_deterministic() -> None:
     assert first and first == second == third
 
 
+def test_numpy_integers_are_ints() -> None:
+    # the same rule as everywhere in sce_lib: a numpy integer is an int
+    pts = torch.linspace(-1, 1, 3, dtype=torch.float64)[:, None]
+    found = convexity_violations(lambda x: -(x**2).sum(), pts, n_segments=np.int64(2), n_t=np.int32(1))
+    assert len(found) == 2
+
+
 def test_convexity_violations_explicit_tolerance() -> None:
     f = lambda x: -(x**2).sum()  # noqa: E731
     points = torch.tensor([[0.0], [1.0]], dtype=torch.float64)  # gap t (1 - t) <= 1/4
@@ -188,12 +198,14 @@ def test_convexity_violations_explicit_tolerance() -> None:
         ({"points": torch.zeros(4)}, ValueError, r"points: expected a 2-D tensor \(M, P\) with M >= 2"),
         ({"points": torch.zeros(1, 3)}, ValueError, r"points: expected a 2-D tensor .* got shape \(1, 3\)"),
         ({"points": torch.tensor([[0.0], [float("nan")]])}, ValueError, r"points: expected finite values"),
-        ({"n_segments": 0}, ValueError, r"n_segments: expected a positive int, got 0"),
-        ({"n_t": 2.5}, TypeError, r"n_t: expected a positive int, got float"),
+        ({"points": [[0.0], [True]]}, TypeError, r"points: expected a real floating-point tensor"),
+        ({"n_segments": 0}, ValueError, r"n_segments: expected an int >= 1, got 0"),
+        ({"n_t": 2.5}, TypeError, r"n_t: expected an int >= 1, got float \(2.5\)"),
         ({"generator": 0}, TypeError, r"generator: expected a torch.Generator or None, got int"),
         ({"tol": -1.0}, ValueError, r"tol: expected None or a finite number >= 0"),
         ({"f": lambda x: torch.stack([x.sum(), x.sum()])}, ValueError, r"f: expected a scalar output, got a tensor of shape \(2,\)"),
-        ({"f": lambda x: x.sum() / 0.0 * 0.0}, ValueError, r"f: expected a finite output, got nan"),
+        ({"f": lambda x: x.sum() / 0.0 * 0.0}, ValueError, r"f: expected a finite output, got NaN"),
+        ({"f": lambda x: x.sum() > 0}, TypeError, r"f: expected a real scalar output, got a tensor of dtype torch.bool"),
         ({"f": lambda x: "one"}, TypeError, r"f: expected a scalar tensor or real number as output, got str"),
     ],
 )
@@ -201,83 +213,6 @@ def test_convexity_violations_bad_input(kwargs, error, message) -> None:
     args = {"f": lambda x: (x**2).sum(), "points": torch.zeros(3, 2, dtype=torch.float64), **kwargs}
     with pytest.raises(error, match=message):
         convexity_violations(**args)
-
-
-# ---------------------------------------------------------------------------------------------
-# The hidden-layer counterexample
-# ---------------------------------------------------------------------------------------------
-def test_counterexample_inequalities() -> None:
-    ex = hidden_layer_counterexample()
-    assert ex.loss_a == ex.loss_b  # bit-identical: the same network, units swapped
-    assert ex.loss_mid > max(ex.loss_a, ex.loss_b) + 0.1
-    assert ex.loss_mid > (ex.loss_a + ex.loss_b) / 2 + 1.0
-    # at the midpoint the network is constant in x, so its loss is at least the label entropy
-    q = float(ex.y.double().mean())
-    entropy = -(q * math.log(q) + (1 - q) * math.log(1 - q))
-    assert ex.loss_mid >= entropy
-    assert not torch.equal(ex.theta_a, ex.theta_b)
-
-
-def test_counterexample_segment() -> None:
-    ex = hidden_layer_counterexample()
-    ts = torch.linspace(0, 1, 21, dtype=torch.float64)
-    along = ex.loss_along(ts)
-    chord = ex.chord_along(ts)
-    assert along.shape == ts.shape == chord.shape
-    assert float(along[0]) == ex.loss_a and float(along[-1]) == ex.loss_b
-    assert float(along[10]) == pytest.approx(ex.loss_mid, rel=1e-15)
-    assert bool((along[1:-1] > chord[1:-1]).all())  # strictly above the chord inside the segment
-    torch.testing.assert_close(along, along.flip(0), atol=1e-15, rtol=0)  # symmetric in t <-> 1 - t
-
-
-def test_counterexample_is_a_permutation_of_hidden_units() -> None:
-    ex = hidden_layer_counterexample()
-    assert torch.equal(swap_hidden_units(ex.theta_a, 1, 2, 2), ex.theta_b)
-    assert torch.equal(swap_hidden_units(ex.theta_b, 1, 2, 2), ex.theta_a)  # an involution
-    W1a, c1a, W2a, b2a = unpack_one_hidden_layer(ex.theta_a, 1, 2, 2)
-    W1b, c1b, W2b, b2b = unpack_one_hidden_layer(ex.theta_b, 1, 2, 2)
-    assert torch.equal(W1a.flip(0), W1b) and torch.equal(c1a.flip(0), c1b)
-    assert torch.equal(W2a.flip(1), W2b) and torch.equal(b2a, b2b)
-
-
-def test_one_hidden_layer_ce_matches_a_plain_torch_network(gen: torch.Generator) -> None:
-    X = torch.randn(9, 3, generator=gen, dtype=torch.float64)
-    y = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0])
-    H, K = 4, 4
-    theta = torch.randn(H * 3 + H + K * H + K, generator=gen, dtype=torch.float64)
-    W1, c1, W2, b2 = unpack_one_hidden_layer(theta, 3, H, K)
-    for activation, act in (("tanh", torch.tanh), ("relu", torch.relu)):
-        reference = torch.nn.functional.cross_entropy(act(X @ W1.T + c1) @ W2.T + b2, y)
-        got = one_hidden_layer_ce(theta, X, y, n_hidden=H, n_classes=K, activation=activation)
-        torch.testing.assert_close(got, reference, atol=1e-14, rtol=0)
-    # permutation symmetry in general: any swap leaves the loss unchanged (to rounding)
-    swapped = swap_hidden_units(theta, 3, H, K, i=1, j=3)
-    torch.testing.assert_close(one_hidden_layer_ce(swapped, X, y, n_hidden=H, n_classes=K),
-                               one_hidden_layer_ce(theta, X, y, n_hidden=H, n_classes=K), atol=1e-14, rtol=0)
-
-
-def test_counterexample_float32() -> None:
-    ex = hidden_layer_counterexample(dtype=torch.float32)
-    assert ex.theta_a.dtype == torch.float32 and ex.loss_a == ex.loss_b
-    assert ex.loss_mid > ex.loss_a + 1.0
-
-
-def test_hidden_layer_bad_input() -> None:
-    ex = hidden_layer_counterexample()
-    with pytest.raises(ValueError, match=r"theta: expected shape \(H\*d \+ H \+ K\*H \+ K,\) = \(10,\)"):
-        ex.loss(torch.zeros(9, dtype=torch.float64))
-    with pytest.raises(ValueError, match=r"activation: expected one of \('tanh', 'relu'\), got 'sigmoid'"):
-        one_hidden_layer_ce(ex.theta_a, ex.X, ex.y, n_hidden=2, n_classes=2, activation="sigmoid")
-    with pytest.raises(ValueError, match=r"X: expected dtype torch.float64"):
-        one_hidden_layer_ce(ex.theta_a, ex.X.float(), ex.y, n_hidden=2, n_classes=2)
-    with pytest.raises(ValueError, match=r"n_classes: expected K >= 2, got 1"):
-        one_hidden_layer_ce(ex.theta_a, ex.X, ex.y, n_hidden=2, n_classes=1)
-    with pytest.raises(ValueError, match=r"i: expected a hidden-unit index in \[0, 1\], got 2"):
-        swap_hidden_units(ex.theta_a, 1, 2, 2, i=2)
-    with pytest.raises(ValueError, match=r"ts: expected a 1-D tensor"):
-        ex.loss_along(torch.zeros(2, 2))
-    with pytest.raises(TypeError, match=r"dtype: expected a floating torch.dtype"):
-        hidden_layer_counterexample(dtype=torch.int64)
 
 
 # ---------------------------------------------------------------------------------------------

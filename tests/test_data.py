@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -43,29 +44,39 @@ def test_digits_standardisation() -> None:
     assert torch.equal(X[:, j].argsort(stable=True), raw[:, j].argsort(stable=True))
 
 
-def test_digits_is_deterministic() -> None:
-    X1, y1 = digits()
-    X2, y2 = digits()
-    assert torch.equal(X1, X2) and torch.equal(y1, y2)
-
-
 def test_standardize_columns() -> None:
     X = torch.tensor([[1.0, 5.0, 0.0], [3.0, 5.0, 2.0], [5.0, 5.0, 4.0]], dtype=torch.float64)
     S = standardize_columns(X)
     expected_first = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64) * math.sqrt(1.5)
     torch.testing.assert_close(S[:, 0], expected_first)
     assert torch.equal(S[:, 1], torch.zeros(3, dtype=torch.float64))
-    with pytest.raises(ValueError, match=r"X: expected a floating tensor of shape \(N, d\)"):
-        standardize_columns(torch.ones(3))
-    with pytest.raises(ValueError, match=r"X: expected a floating tensor of shape \(N, d\)"):
-        standardize_columns(torch.ones(3, 2, dtype=torch.int64))
+    # integer data follows the library's rule: converted to float64
+    torch.testing.assert_close(standardize_columns([[1, 5], [3, 5]]),
+                               torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "message"),
+    [
+        (torch.ones(3), ValueError, r"X: expected a 2-D tensor of shape \(N, d\) with N >= 1, got shape \(3,\)"),
+        (torch.ones(0, 2), ValueError, r"X: expected a 2-D tensor of shape \(N, d\) with N >= 1, got shape \(0, 2\)"),
+        (torch.ones(2, 2, dtype=torch.bool), TypeError, r"X: expected a real floating-point tensor, got dtype torch.bool"),
+        ([[True, False]], TypeError, r"X: expected a real floating-point tensor, got a nested list holding bools"),
+        (torch.tensor([[1.0, float("inf")]]), ValueError, r"X: expected finite values, got \+inf at index \(0, 1\)"),
+    ],
+)
+def test_standardize_columns_bad_input(X, error, message) -> None:
+    with pytest.raises(error, match=message):
+        standardize_columns(X)
 
 
 def test_digits_bad_input() -> None:
-    with pytest.raises(TypeError, match="standardize: expected a bool, got int"):
+    with pytest.raises(TypeError, match=r"standardize: expected a bool, got int \(1\)"):
         digits(standardize=1)
-    with pytest.raises(TypeError, match=r"dtype: expected a floating torch.dtype"):
+    with pytest.raises(TypeError, match=r"dtype: expected a floating torch.dtype \(e.g. torch.float64\), got torch.int32"):
         digits(dtype=torch.int32)
+    with pytest.raises(TypeError, match=r"dtype: expected a floating torch.dtype \(e.g. torch.float64\), got str"):
+        digits(dtype="float64")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,9 +118,11 @@ def test_gaussian_mixture_geometry(K: int, d: int) -> None:
     [
         ({"n_per_class": 0}, ValueError, "n_per_class: expected an int >= 1, got 0"),
         ({"K": 1}, ValueError, "K: expected an int >= 2, got 1"),
-        ({"d": 2.0}, TypeError, "d: expected an int >= 1, got float"),
+        ({"d": 2.0}, TypeError, r"d: expected an int >= 1, got float \(2.0\)"),
         ({"separation": -1.0}, ValueError, "separation: expected a finite number >= 0, got -1.0"),
-        ({"separation": float("inf")}, ValueError, "separation: expected a finite number >= 0"),
+        ({"separation": float("inf")}, ValueError, r"separation: expected a finite number >= 0, got \+inf"),
+        ({"separation": float("nan")}, ValueError, r"separation: expected a finite number >= 0, got NaN"),
+        ({"separation": "3"}, TypeError, r"separation: expected a real number, got str"),
         ({"seed": -1}, ValueError, "seed: expected an int >= 0, got -1"),
         ({"dtype": torch.int64}, TypeError, "dtype: expected a floating torch.dtype"),
     ],
@@ -153,14 +166,21 @@ def test_separable_toy_determinism_and_options() -> None:
 
 
 def test_separable_toy_bad_input() -> None:
-    with pytest.raises(ValueError, match=r"min_margin: expected a number in \(0, 2\), got 2.5"):
+    with pytest.raises(ValueError, match=r"min_margin: expected a finite number > 0 and < 2, got 2.5"):
         separable_toy(min_margin=2.5)
-    with pytest.raises(ValueError, match="min_margin: expected a finite number > 0, got 0.0"):
+    with pytest.raises(ValueError, match="min_margin: expected a finite number > 0 and < 2, got 0.0"):
         separable_toy(min_margin=0.0)
     with pytest.raises(TypeError, match="seed: expected an int >= 0, got str"):
         separable_toy(seed="0")
     with pytest.raises(ValueError, match="K: expected an int >= 2, got 1"):
         separable_toy(K=1)
+
+
+def test_numpy_integers_and_bools_are_accepted() -> None:
+    # the rule of the whole library: numpy integers are ints, numpy bools are bools
+    X, y = gaussian_mixture(np.int64(3), K=np.int32(2), d=np.int64(1), seed=np.int64(0))
+    torch.testing.assert_close(X, gaussian_mixture(3, K=2, d=1, seed=0)[0], rtol=0, atol=0)
+    assert torch.equal(digits(standardize=np.bool_(False))[0], digits(standardize=False)[0])
 
 
 @pytest.mark.gpu

@@ -17,8 +17,15 @@ import pytest
 from _paths import BOOK
 
 MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_lib.convexity",
-           "sce_lib.data", "sce_lib.symbolic", "sce_lib._validate.core",
-           "sce_lib._validate.scalars"]
+           "sce_lib.hidden_layer", "sce_lib.linear", "sce_lib.reference", "sce_lib.data",
+           "sce_lib.symbolic.engine", "sce_lib.symbolic.softmax", "sce_lib.symbolic.cross_entropy",
+           "sce_lib.symbolic.certificate", "sce_lib.symbolic.linear", "sce_lib._validate.core",
+           "sce_lib._validate.scalars", "sce_lib._validate.arrays", "sce_lib._validate.convexity",
+           "sce_lib._validate.hidden_layer", "sce_lib._validate.linear", "sce_lib._validate.symbolic",
+           "sce_lib._validate.data", "sce_lib._validate.reference", "sce_lib.optim.fit", "sce_lib.optim.result",
+           "sce_lib._validate.optim", "sce_lib.separability.theory", "sce_lib.separability.bounds",
+           "sce_lib.separability.estimator", "sce_lib.separability.diagnostics",
+           "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training"]
 DERIVED = re.compile(r"Derived in:\s*book/([\w.-]+\.md),\s*(.+)", re.S)
 
 
@@ -30,9 +37,12 @@ def test_doctests_pass(name: str) -> None:
 
 
 # Infrastructure, not mathematics: no chapter derives these, so they need not name one.
-NO_DERIVATION = {"sce_lib.device.default_device", "sce_lib.symbolic.is_zero",
-                 "sce_lib.convexity.default_psd_tolerance", "sce_lib.convexity.unpack_one_hidden_layer",
-                 "sce_lib.data.standardize_columns"}
+NO_DERIVATION = {"sce_lib.device.default_device", "sce_lib.symbolic.engine.is_zero",
+                 "sce_lib.convexity.default_psd_tolerance", "sce_lib.hidden_layer.unpack_one_hidden_layer",
+                 "sce_lib.data.standardize_columns", "sce_lib.reference.ulp", "sce_lib.reference.ulp_distance"}
+# Chapters being written while this test is (the minimisation and separability issues): a reference
+# to them is skipped until the file exists. TODO(lead): remove this allow-list once 05 and 06 exist.
+NOT_YET_WRITTEN = {"05-minimisation.md", "06-separability.md"}
 
 
 def _public_objects():
@@ -47,10 +57,12 @@ def _public_objects():
 
 
 def _headings(path) -> set[str]:
-    """Section titles of a chapter, outside code cells, with inline math removed."""
+    """Section titles of a chapter, outside code cells, each in two spellings: with its inline math
+    removed ("The gradient") and with the math kept, dollars dropped ("The gradient p - y")."""
     text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
     titles = re.findall(r"^#{1,6}\s+(.+)$", text, flags=re.M)
-    return {re.sub(r"\s+", " ", re.sub(r"\$[^$]*\$", "", t)).strip() for t in titles}
+    squash = lambda t: re.sub(r"\s+", " ", t).strip()  # noqa: E731
+    return {squash(re.sub(r"\$[^$]*\$", "", t)) for t in titles} | {squash(t.replace("$", "")) for t in titles}
 
 
 PUBLIC = sorted(_public_objects(), key=lambda item: item[0])
@@ -74,8 +86,7 @@ def test_docstring_names_an_existing_section(qualname: str, obj) -> None:
     assert match, f"{qualname}: docstring lacks 'Derived in: book/<chapter>.md, §<section>'"
     chapter = BOOK / match.group(1)
     if not chapter.exists():
-        # Chapters announced but not yet written (the minimisation and separability issues).
-        assert match.group(1) in {"05-minimisation.md", "06-separability.md"}, f"{qualname}: no {chapter.name}"
+        assert match.group(1) in NOT_YET_WRITTEN, f"{qualname}: no {chapter.name}"
         pytest.skip(f"{qualname}: {chapter.name} is not written yet")
     headings = _headings(chapter)
     # "§A, §B." -> ["A", "B"]: sections are separated by their § marks (titles may hold commas)
@@ -84,6 +95,4 @@ def test_docstring_names_an_existing_section(qualname: str, obj) -> None:
     assert sections, f"{qualname}: 'Derived in' names no section (§...)"
     for section in sections:
         section = re.sub(r"\s+", " ", section.strip().rstrip("."))
-        assert any(section == h or section.startswith(h) or section in h for h in headings if h), (
-            f"{qualname}: {chapter.name} has no section titled {section!r}"
-        )
+        assert section in headings, f"{qualname}: {chapter.name} has no section titled exactly {section!r}"

@@ -23,8 +23,11 @@ from sce_lib import (
     linear_ce_loss,
     log_softmax,
     logsumexp,
+    pack_theta,
+    reference,
     softmax,
     softmax_jacobian,
+    unpack_theta,
 )
 
 pytestmark = pytest.mark.gpu
@@ -60,8 +63,8 @@ def test_logit_functions_parity(dtype: torch.dtype) -> None:
         _same(ce_gradient(z, target), ce_gradient(z.to(CUDA), target.to(CUDA)), dtype)
         for reduction in ("mean", "sum", "none"):
             for eps in (0.0, 0.1):
-                a = cross_entropy(z, target, reduction, eps)
-                b = cross_entropy(z.to(CUDA), target.to(CUDA), reduction, eps)
+                a = cross_entropy(z, target, reduction=reduction, label_smoothing=eps)
+                b = cross_entropy(z.to(CUDA), target.to(CUDA), reduction=reduction, label_smoothing=eps)
                 _same(a, b, dtype)
 
 
@@ -93,6 +96,24 @@ def test_linear_model_parity() -> None:
         _same(linear_ce_gradient(W, b, X, y, l2), linear_ce_gradient(*on_gpu, l2), torch.float64)
         _same(linear_ce_hessian(W, b, X, y, l2), linear_ce_hessian(*on_gpu, l2), torch.float64)
         _same(linear_ce_hvp(W, b, X, y, V, l2), linear_ce_hvp(*on_gpu, V.to(CUDA), l2), torch.float64)
+
+
+def test_layout_stays_on_the_device() -> None:
+    W, b = torch.randn(3, 4, device=CUDA, dtype=torch.float64), torch.randn(3, device=CUDA, dtype=torch.float64)
+    theta = pack_theta(W, b)
+    assert theta.device.type == "cuda"
+    torch.testing.assert_close(theta.cpu(), pack_theta(W.cpu(), b.cpu()), rtol=0, atol=0)
+    W2, b2 = unpack_theta(theta, 3, 4)
+    assert W2.device.type == "cuda" and torch.equal(W2, W) and torch.equal(b2, b)
+    with pytest.raises(ValueError, match=r"b: expected a tensor on cuda:0 \(the device of W\), got one on cpu"):
+        pack_theta(W, b.cpu())
+
+
+def test_reference_reads_gpu_tensors_exactly() -> None:
+    z = torch.randn(5, 4, dtype=torch.float64)
+    assert reference.log_softmax(z.to(CUDA)) == reference.log_softmax(z)
+    gpu_p = softmax(z.to(CUDA))
+    assert float(reference.ulp_distance(gpu_p, reference.softmax(z)).max()) <= 4.0
 
 
 def test_mixed_devices_rejected_with_a_clear_error() -> None:

@@ -62,7 +62,8 @@ def test_symbolic_jacobian_pattern_entries() -> None:
     p1, p2, _ = J.p_symbols
     assert sp.expand(J.pattern[0, 0] - p1 * (1 - p1)) == 0
     assert sp.expand(J.pattern[0, 1] + p1 * p2) == 0
-    assert J.pattern == J.pattern.T
+    # the composed fields are those of the softmax the Jacobian was derived from
+    assert J.z == J.softmax.z and J.K == 3 and J.p == J.softmax.p
 
 
 def test_symbolic_jacobian_evaluate_is_exact_at_large_logits() -> None:
@@ -97,7 +98,11 @@ def test_ce_hessian_symbolic_verdicts(K: int) -> None:
     assert H.loss_identity_holds and H.gradient_holds and H.hessian_holds and H.independent_of_y
     assert H.holds
     assert not any(H.hessian.has(yk) for yk in H.y)
-    assert H.pattern == softmax_jacobian_symbolic(K).pattern
+    # the pattern, entry by entry: p_i (delta_ij - p_j), written out here rather than by the library
+    for i in range(K):
+        for j in range(K):
+            want = H.p_symbols[i] * ((1 if i == j else 0) - H.p_symbols[j])
+            assert sp.expand(H.pattern[i, j] - want) == 0
 
 
 @pytest.mark.parametrize("K", [3, 4])
@@ -171,7 +176,7 @@ def test_linear_hessian_symbolic_small_case(gen: torch.Generator) -> None:
         b = torch.randn(3, generator=gen, dtype=torch.float64)
         X = torch.randn(2, 2, generator=gen, dtype=torch.float64)
         y = torch.tensor([0, 2])
-        theta = torch.cat([W, b[:, None]], dim=1).reshape(-1)
+        theta = sce_lib.pack_theta(W, b)
         values = np.asarray(hessian(*theta.tolist(), *X.reshape(-1).tolist()), dtype=np.float64)
         torch.testing.assert_close(torch.from_numpy(values), sce_lib.linear_ce_hessian(W, b, X, y),
                                    atol=ATOL, rtol=0)
@@ -194,13 +199,25 @@ def test_linear_hessian_symbolic_detects_wrong_ordering() -> None:
 # Bad input
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", [softmax_symbolic, softmax_jacobian_symbolic, ce_hessian_symbolic, psd_certificate])
-def test_bad_K(fn) -> None:
-    with pytest.raises(ValueError, match=r"K: expected an integer in \[2, 12\], got 1"):
-        fn(1)
-    with pytest.raises(TypeError, match="K: expected an int, got float"):
-        fn(3.0)
-    with pytest.raises(TypeError, match="K: expected an int, got bool"):
-        fn(True)
+@pytest.mark.parametrize(
+    ("K", "error", "message"),
+    [
+        (1, ValueError, r"K: expected an int >= 2 and <= 12, got 1"),
+        (13, ValueError, r"K: expected an int >= 2 and <= 12, got 13"),
+        (3.0, TypeError, r"K: expected an int >= 2 and <= 12, got float \(3.0\)"),
+        (True, TypeError, r"K: expected an int >= 2 and <= 12, got bool"),
+        ("3", TypeError, r"K: expected an int >= 2 and <= 12, got str"),
+    ],
+)
+def test_bad_K(fn, K, error, message) -> None:
+    with pytest.raises(error, match=message):
+        fn(K)
+
+
+def test_numpy_integers_are_ints() -> None:
+    # the rule of the whole library: a numpy integer is an int
+    assert softmax_symbolic(np.int64(3)).K == 3 and type(softmax_symbolic(np.int64(3)).K) is int
+    assert verify_jacobian_pattern(np.arange(2, 4)) == {2: True, 3: True}
 
 
 def test_bad_Ks_and_linear_sizes() -> None:
@@ -208,7 +225,7 @@ def test_bad_Ks_and_linear_sizes() -> None:
         verify_jacobian_pattern([])
     with pytest.raises(TypeError, match="Ks: expected an iterable of ints"):
         verify_jacobian_pattern(3)
-    with pytest.raises(ValueError, match=r"N: expected an integer in \[1, 2\], got 3"):
+    with pytest.raises(ValueError, match=r"N: expected an int >= 1 and <= 2, got 3"):
         linear_ce_hessian_symbolic(d=2, K=3, N=3)
     with pytest.raises(ValueError, match=r"d, K: expected K\*\(d\+1\) <= 40"):
         linear_ce_hessian_symbolic(d=10, K=4, N=1)
@@ -218,5 +235,7 @@ def test_evaluate_bad_input() -> None:
     J = softmax_jacobian_symbolic(3)
     with pytest.raises(ValueError, match="z: expected 3 values, got 2"):
         J.evaluate([0.0, 1.0])
-    with pytest.raises(ValueError, match="z: expected finite values"):
+    with pytest.raises(ValueError, match=r"z: expected finite values, got NaN at index \(1,\)"):
         J.evaluate([0.0, float("nan"), 1.0])
+    with pytest.raises(TypeError, match="z: expected a real floating-point tensor"):
+        J.evaluate([True, False, True])

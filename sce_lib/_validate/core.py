@@ -16,8 +16,16 @@ Conversion rules (the same for every public function):
   only integers;
 * anything else is a ``TypeError``.
 
-``validation_disabled()`` switches the *checks* (not the conversion) off, for hot
-loops whose inputs are known to be valid, such as benchmarks and optimisers.
+Two kinds of checks:
+
+* O(1) checks of types, shapes, dtypes, devices and options (``reduction``,
+  ``label_smoothing``, ``dim``, K >= 2, an empty batch with ``reduction="mean"``): always on;
+* O(N·K) *data scans* (NaN/inf, class-index ranges, probability rows >= 0 summing to 1):
+  they read values back (one or two host synchronisations per call on a GPU), so they are
+  skipped inside ``validation_disabled()`` (hot loops whose inputs are known to be valid,
+  such as benchmarks and optimisers) and on a tensor wrapped by a ``torch.func`` transform
+  (``grad``, ``vmap``, ``jvp``, ...), whose values cannot be read there (``.item()`` fails
+  under ``vmap``).  Conversion (lists, numpy, integer data to float) always happens.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .scalars import check_option, check_real
+
 __all__ = [
     "validation_disabled",
     "checks_enabled",
@@ -39,9 +49,7 @@ __all__ = [
     "check_target",
     "check_reduction",
     "check_label_smoothing",
-    "check_l2",
-    "check_linear",
-    "check_direction",
+    "scans_enabled",
 ]
 
 _CHECKS = contextvars.ContextVar("sce_lib_checks_enabled", default=True)
@@ -49,10 +57,15 @@ _CHECKS = contextvars.ContextVar("sce_lib_checks_enabled", default=True)
 
 @contextlib.contextmanager
 def validation_disabled() -> Iterator[None]:
-    """Skip sce_lib's input checks inside the ``with`` block (conversion still happens).
+    """Skip sce_lib's data scans inside the ``with`` block.
 
-    Use only in hot loops whose inputs were already validated: with checks off, a
-    NaN logit or an out-of-range target is no longer reported and may propagate.
+    Only the O(N·K) scans of the values are skipped (NaN/inf, class-index ranges,
+    probability rows >= 0 summing to 1; on a GPU each costs a host synchronisation).
+    Types, shapes, dtypes, devices and options (``reduction``, ``label_smoothing``,
+    ``dim``) are still checked, and conversion still happens.  Use only in hot loops whose
+    data was already validated: a NaN logit or an out-of-range target is no longer reported
+    and may propagate.  The scans are also skipped, without this block, on tensors wrapped
+    by a ``torch.func`` transform (``grad``, ``vmap``, ``jvp``, ...), where values cannot be read.
 
     Example:
         >>> import torch, sce_lib
@@ -74,6 +87,29 @@ def checks_enabled() -> bool:
     return _CHECKS.get()
 
 
+_functorch = getattr(torch._C, "_functorch", None)
+
+
+def _transformed(x: torch.Tensor) -> bool:
+    """True for a tensor wrapped by a torch.func transform (or by the legacy vmap)."""
+    if _functorch is None:
+        return False
+    return bool(_functorch.is_functorch_wrapped_tensor(x) or _functorch.is_legacy_batchedtensor(x))
+
+
+def scans_enabled(x: torch.Tensor) -> bool:
+    """True if the values of ``x`` are to be scanned: checks on, and ``x`` not under a transform.
+
+    Example:
+        >>> import torch
+        >>> scans_enabled(torch.zeros(2))
+        True
+        >>> torch.func.vmap(lambda v: torch.tensor(scans_enabled(v)))(torch.zeros(2)).tolist()
+        [False, False]
+    """
+    return checks_enabled() and not _transformed(x)
+
+
 # ----------------------------------------------------------------------------------
 # conversion
 # ----------------------------------------------------------------------------------
@@ -87,6 +123,12 @@ def _describe(x: Any) -> str:
     return f"an object of type {type(x).__name__}"
 
 
+def _all_bools(x: Any) -> bool:
+    if isinstance(x, (list, tuple)):
+        return all(_all_bools(v) for v in x)
+    return isinstance(x, (bool, np.bool_))
+
+
 def _all_integers(x: Any) -> bool:
     """True if a nested list/tuple (or scalar) holds only Python/numpy integers (no bools)."""
     if isinstance(x, (bool, np.bool_)):
@@ -95,6 +137,20 @@ def _all_integers(x: Any) -> bool:
         return True
     if isinstance(x, (list, tuple)):
         return all(_all_integers(v) for v in x)
+    return False
+
+
+def holds_bool(x: Any) -> bool:
+    """True if a nested list/tuple (or a scalar) holds a Python or numpy bool anywhere.
+
+    Example:
+        >>> holds_bool([[1.0, True]]), holds_bool([[1.0, 2.0]])
+        (True, False)
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(holds_bool(v) for v in x)
     return False
 
 
@@ -116,10 +172,14 @@ def to_tensor(x: Any, name: str, *, float_dtype: torch.dtype | None = None) -> t
             raise TypeError(f"{name}: expected a numeric array, got {_describe(x)}")
         return torch.from_numpy(np.ascontiguousarray(x))
     if isinstance(x, (list, tuple, numbers.Number, np.generic)):
-        if _all_integers(x):
-            dtype = torch.int64
-        elif isinstance(x, (bool, np.bool_)):
+        if holds_bool(x):
+            # A bool is not a number to compute with, in a list as in a tensor: the list becomes a
+            # bool tensor, which every check then rejects with the same TypeError.
+            if not _all_bools(x):
+                raise TypeError(f"{name}: expected numbers, got a nested list mixing bools and numbers")
             dtype = torch.bool
+        elif _all_integers(x):
+            dtype = torch.int64
         else:
             dtype = float_dtype or torch.float64
         try:
@@ -210,16 +270,14 @@ def check_logits(z: Any, name: str = "z", *, dim: int = -1, ndim: int | None = N
 
     Rules: real floating dtype (integers are converted to float64; bool and complex
     are ``TypeError``); at least 1-D (exactly ``ndim``-D when given); K = size along
-    ``dim`` at least 2; no NaN, no +inf; -inf is allowed (a class with probability
-    zero) but not a whole slice of -inf (no probability distribution has all zeros).
+    ``dim`` at least 2 (these always); no NaN, no +inf, and -inf allowed (a class with
+    probability zero) but not a whole slice of -inf (no probability distribution has all
+    zeros): this data scan only when :func:`scans_enabled`.
 
     Returns:
         (tensor, dim) with ``dim`` normalised to be non-negative.
     """
-    z = to_tensor(z, name)
-    if not checks_enabled():
-        return (z if z.is_floating_point() else z.to(torch.float64)), int(dim) % max(z.dim(), 1)
-    z = _as_float(z, name)
+    z = _as_float(to_tensor(z, name), name)
     if ndim is not None:
         _check_ndim(z, name, ndim, "(N, K)" if ndim == 2 else f"with {ndim} dims")
     if z.dim() == 0:
@@ -230,7 +288,7 @@ def check_logits(z: Any, name: str = "z", *, dim: int = -1, ndim: int | None = N
         raise ValueError(f"{name}: expected K >= 2 classes along dim {d}, got K = {k} (shape {tuple(z.shape)})")
     # One cheap pass: amax propagates NaN, so every slice maximum is finite exactly when
     # there is no NaN, no +inf and no slice made only of -inf.  Diagnose only on failure.
-    if z.numel() and not bool(torch.isfinite(z.amax(dim=d)).all()):
+    if scans_enabled(z) and z.numel() and not bool(torch.isfinite(z.amax(dim=d)).all()):
         _check_finite(z, name, allow_neg_inf=True)
         bad = (z == float("-inf")).all(dim=d)
         raise ValueError(
@@ -255,67 +313,42 @@ def check_target(target: Any, logits: torch.Tensor, name: str = "target") -> tor
         * probability rows, shape (N, K), floating, entries >= 0, each row summing
           to 1 within ``8 K eps`` (eps of the target's dtype); returned in the logits' dtype.
 
+    Shapes, dtypes and the device are always checked; the values (ranges, integrality,
+    NaN/inf, signs, row sums) only when :func:`scans_enabled`.
+
     Raises:
-        TypeError: bool/complex dtype.
+        TypeError: bool/complex dtype, integer probability rows.
         ValueError: wrong shape, batch size differing from the logits', out-of-range
             or non-integral class indices, negative entries, rows not summing to 1,
             NaN/inf, different device.
     """
     n, k = logits.shape
     target = to_tensor(target, name, float_dtype=logits.dtype)
-    check = checks_enabled()
-    if check:
-        _reject_bool_complex(target, name)
-        _same_device(target, name, logits, "logits")
+    _reject_bool_complex(target, name)
+    _same_device(target, name, logits, "logits")
+    scan = scans_enabled(target)
     if target.dim() == 1:
-        if check:
-            if target.shape[0] != n:
-                raise ValueError(
-                    f"{name}: expected class indices of shape (N,) = ({n},) matching logits' batch size, "
-                    f"got shape {tuple(target.shape)}"
-                )
-            if target.is_floating_point():
-                _check_finite(target, name, allow_neg_inf=False)
-                frac = target != torch.round(target)
-                if frac.any():
-                    i = _first_index(frac)[0]
-                    raise ValueError(
-                        f"{name}: expected integer class indices, got non-integral value "
-                        f"{float(target[i])} at index {i}"
-                    )
-            if n:
-                lo, hi = (int(v) for v in torch.aminmax(target))
-                if lo < 0 or hi > k - 1:
-                    raise ValueError(f"{name}: expected class indices in [0, {k - 1}], got min {lo} and max {hi}")
+        if target.shape[0] != n:
+            raise ValueError(
+                f"{name}: expected class indices of shape (N,) = ({n},) matching logits' batch size, "
+                f"got shape {tuple(target.shape)}"
+            )
+        if scan:
+            _scan_indices(target, name, k)
         return target if target.dtype == torch.int64 else target.to(torch.int64)
     if target.dim() == 2:
-        if check:
-            if tuple(target.shape) != (n, k):
-                raise ValueError(
-                    f"{name}: expected probability rows of shape (N, K) = ({n}, {k}) matching the logits, "
-                    f"got shape {tuple(target.shape)}"
-                )
-            if not target.is_floating_point():
-                raise TypeError(
-                    f"{name}: expected probability rows with a floating dtype, got {target.dtype} "
-                    f"(pass class indices as a 1-D tensor of shape (N,))"
-                )
-            _check_finite(target, name, allow_neg_inf=False)
-            neg = target < 0
-            if neg.any():
-                i = _first_index(neg)
-                raise ValueError(
-                    f"{name}: expected probabilities >= 0, got {float(target[i])} at index {i}"
-                )
-            if n:
-                tol = _prob_tolerance(target.dtype, k)
-                dev = (target.sum(dim=1, dtype=torch.float64) - 1).abs()
-                if (dev > tol).any():
-                    i = int(dev.argmax())
-                    raise ValueError(
-                        f"{name}: expected rows summing to 1 (tolerance {tol:.1e}), got row {i} "
-                        f"summing to {float(target[i].sum(dtype=torch.float64))!r}"
-                    )
+        if tuple(target.shape) != (n, k):
+            raise ValueError(
+                f"{name}: expected probability rows of shape (N, K) = ({n}, {k}) matching the logits, "
+                f"got shape {tuple(target.shape)}"
+            )
+        if not target.is_floating_point():
+            raise TypeError(
+                f"{name}: expected probability rows with a floating dtype, got {target.dtype} "
+                f"(pass class indices as a 1-D tensor of shape (N,))"
+            )
+        if scan:
+            _scan_probabilities(target, name)
         return target if target.dtype == logits.dtype else target.to(logits.dtype)
     raise ValueError(
         f"{name}: expected class indices of shape (N,) or probability rows of shape (N, K), "
@@ -323,109 +356,61 @@ def check_target(target: Any, logits: torch.Tensor, name: str = "target") -> tor
     )
 
 
-_REDUCTIONS = ("mean", "sum", "none")
+def _scan_indices(target: torch.Tensor, name: str, k: int) -> None:
+    """Class indices (N,): integral values in [0, K-1]."""
+    if target.is_floating_point():
+        _check_finite(target, name, allow_neg_inf=False)
+        frac = target != torch.round(target)
+        if frac.any():
+            i = _first_index(frac)[0]
+            raise ValueError(
+                f"{name}: expected integer class indices, got non-integral value {float(target[i])} at index {i}"
+            )
+    if target.numel():
+        lo, hi = (int(v) for v in torch.aminmax(target))
+        if lo < 0 or hi > k - 1:
+            raise ValueError(f"{name}: expected class indices in [0, {k - 1}], got min {lo} and max {hi}")
 
 
-def check_reduction(reduction: Any) -> str:
-    if not isinstance(reduction, str):
-        raise TypeError(f"reduction: expected one of {_REDUCTIONS}, got {type(reduction).__name__}")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+def _scan_probabilities(target: torch.Tensor, name: str) -> None:
+    """Probability rows (N, K): finite, >= 0, each summing to 1 within 8 K eps."""
+    _check_finite(target, name, allow_neg_inf=False)
+    neg = target < 0
+    if neg.any():
+        i = _first_index(neg)
+        raise ValueError(f"{name}: expected probabilities >= 0, got {float(target[i])} at index {i}")
+    if target.shape[0]:
+        tol = _prob_tolerance(target.dtype, target.shape[1])
+        dev = (target.sum(dim=1, dtype=torch.float64) - 1).abs()
+        if (dev > tol).any():
+            i = int(dev.argmax())
+            raise ValueError(
+                f"{name}: expected rows summing to 1 (tolerance {tol:.1e}), got row {i} "
+                f"summing to {float(target[i].sum(dtype=torch.float64))!r}"
+            )
+
+
+def check_reduction(reduction: Any, n: int) -> str:
+    """One of "mean", "sum", "none"; "mean" needs at least one sample (the mean of no losses is 0/0).
+
+    Example:
+        >>> check_reduction("sum", 0)
+        'sum'
+    """
+    reduction = check_option(reduction, "reduction", ("mean", "sum", "none"))
+    if reduction == "mean" and n == 0:
+        raise ValueError(
+            "logits: expected at least one sample (N >= 1) for reduction='mean', got N = 0 "
+            "(the mean of no losses is undefined; use reduction='sum' or 'none')"
+        )
     return reduction
 
 
-def _real_scalar(x: Any, name: str) -> float:
-    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_complex() and x.dtype != torch.bool:
-        return float(x)
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}")
-    return float(x)
-
-
 def check_label_smoothing(eps: Any) -> float:
-    value = _real_scalar(eps, "label_smoothing")
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"label_smoothing: expected a number in [0, 1], got {value!r}")
-    return value
+    """A real number in [0, 1].
 
-
-def check_l2(l2: Any) -> float:
-    value = _real_scalar(l2, "l2")
-    if not (value >= 0.0 and np.isfinite(value)):  # also rejects NaN
-        raise ValueError(f"l2: expected a finite number >= 0, got {value!r}")
-    return value
-
-
-def _float_param(x: Any, name: str, ref: torch.Tensor | None, ref_name: str) -> torch.Tensor:
-    x = to_tensor(x, name, float_dtype=None if ref is None else ref.dtype)
-    if not checks_enabled():
-        return x
-    _reject_bool_complex(x, name)
-    if ref is None:
-        if not x.is_floating_point():
-            x = x.to(torch.float64)
-    else:
-        _same_device(x, name, ref, ref_name)
-        if x.dtype != ref.dtype:
-            if not x.is_floating_point():
-                x = x.to(ref.dtype)  # integer data (e.g. pixel counts) is exact in float
-            else:
-                raise TypeError(f"{name}: expected dtype {ref.dtype} (the dtype of {ref_name}), got {x.dtype}")
-    _check_finite(x, name, allow_neg_inf=False)
-    return x
-
-
-def check_linear(
-    W: Any, b: Any, X: Any, y: Any, l2: Any
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """Convert and check the arguments of the linear softmax classifier.
-
-    Shapes: W (K, d) with K >= 2, b (K,), X (N, d), y (N,) class indices in [0, K-1];
-    W, b and X share one real floating dtype (that of W; lists take it) and one device;
-    all finite; l2 a finite number >= 0.
+    Example:
+        >>> check_label_smoothing(0.1)
+        0.1
     """
-    W = _float_param(W, "W", None, "")
-    if not checks_enabled():
-        b = to_tensor(b, "b", float_dtype=W.dtype)
-        X = to_tensor(X, "X", float_dtype=W.dtype)
-        y = to_tensor(y, "y")
-        return W, b, X, (y if y.dtype == torch.int64 else y.to(torch.int64)), float(l2)
-    _check_ndim(W, "W", 2, "(K, d)")
-    k, d = W.shape
-    if k < 2:
-        raise ValueError(f"W: expected K >= 2 classes (rows), got shape {tuple(W.shape)}")
-    b = _float_param(b, "b", W, "W")
-    _check_ndim(b, "b", 1, f"(K,) = ({k},)")
-    if b.shape[0] != k:
-        raise ValueError(f"b: expected shape (K,) = ({k},) to match W {tuple(W.shape)}, got {tuple(b.shape)}")
-    X = _float_param(X, "X", W, "W")
-    _check_ndim(X, "X", 2, f"(N, d) = (N, {d})")
-    if X.shape[1] != d:
-        raise ValueError(f"X: expected shape (N, d) = (N, {d}) to match W {tuple(W.shape)}, got {tuple(X.shape)}")
-    if X.shape[0] == 0:
-        raise ValueError("X: expected at least one sample (N >= 1), got shape (0, d): the mean loss is undefined")
-    y = to_tensor(y, "y")
-    _reject_bool_complex(y, "y")
-    _same_device(y, "y", W, "W")
-    _check_ndim(y, "y", 1, f"(N,) = ({X.shape[0]},)")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"y: expected shape (N,) = ({X.shape[0]},) to match X {tuple(X.shape)}, got {tuple(y.shape)}"
-        )
-    y = check_target(y, torch.empty(X.shape[0], k, dtype=W.dtype, device=W.device), "y")
-    return W, b, X, y, check_l2(l2)
-
-
-def check_direction(V: Any, W: torch.Tensor, name: str = "V") -> torch.Tensor:
-    """Check a direction in parameter space: shape (K(d+1),) or (K, d+1), W's dtype and device."""
-    V = to_tensor(V, name, float_dtype=W.dtype)
-    if not checks_enabled():
-        return V
-    V = _float_param(V, name, W, "W")
-    k, d = W.shape
-    if tuple(V.shape) not in ((k * (d + 1),), (k, d + 1)):
-        raise ValueError(
-            f"{name}: expected shape (K(d+1),) = ({k * (d + 1)},) or (K, d+1) = ({k}, {d + 1}), "
-            f"got {tuple(V.shape)}"
-        )
-    return V
+    return check_real(eps, "label_smoothing", minimum=0.0, maximum=1.0)
