@@ -20,7 +20,8 @@ import torch
 
 from ._types import TensorLike
 from ._validate import check_logits, check_target
-from .functional import _shift, _softmax
+from ._shifted import _shift
+from .functional import _softmax
 
 __all__ = [
     "softmax_jacobian",

@@ -11,6 +11,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sce_lib
 from sce_lib import (
     ce_hessian,
     cross_entropy,
@@ -108,11 +109,11 @@ def test_linear_hessian_psd_with_predicted_null_directions(problem) -> None:
     Hm = linear_ce_hessian(W, b, X, y)
     scale = max(1.0, float(X.abs().max()) ** 2)  # entries of H are bounded by max |x~_i x~_j| / 2
 
-    def plain_loss(theta: torch.Tensor) -> torch.Tensor:  # torch only: theta = vec([W b]), (K, d+1) row-major
-        T = theta.reshape(k, d + 1)
-        return torch.nn.functional.cross_entropy(X @ T[:, :d].T + T[:, d], y)
+    def plain_loss(theta: torch.Tensor) -> torch.Tensor:  # torch's loss; the layout of sce_lib.pack_theta
+        W_, b_ = sce_lib.unpack_theta(theta, k, d)
+        return torch.nn.functional.cross_entropy(X @ W_.T + b_, y)
 
-    theta = torch.cat([W, b[:, None]], dim=1).reshape(-1)
+    theta = sce_lib.pack_theta(W, b)
     torch.testing.assert_close(Hm, torch.func.jacrev(torch.func.jacrev(plain_loss))(theta), rtol=1e-10, atol=64 * EPS * scale)
     eig = torch.linalg.eigvalsh(Hm)
     assert eig.min() >= -64 * k * (d + 1) * EPS * scale, eig

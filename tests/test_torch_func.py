@@ -146,11 +146,10 @@ def test_linear_model_hessian_and_per_sample_gradients(gen: torch.Generator) -> 
     y = torch.randint(0, k, (n,), generator=gen)
     l2 = 0.1
 
-    def loss(theta: torch.Tensor) -> torch.Tensor:  # theta = vec([W b]), row-major (K, d+1)
-        T = theta.reshape(k, d + 1)
-        return linear_ce_loss(T[:, :d], T[:, d], X, y, l2)
+    def loss(theta: torch.Tensor) -> torch.Tensor:  # theta = vec([W b]) (sce_lib.pack_theta)
+        return linear_ce_loss(*sce_lib.unpack_theta(theta, k, d), X, y, l2)
 
-    theta = torch.cat([W, b[:, None]], dim=1).reshape(-1)
+    theta = sce_lib.pack_theta(W, b)
     torch.testing.assert_close(hessian(loss)(theta), linear_ce_hessian(W, b, X, y, l2), **TOL)
     per_sample = vmap(grad(lambda W, x, t: linear_ce_loss(W, b, x[None], t[None])), in_dims=(None, 0, 0))(W, X, y)
     want = (torch.softmax(X @ W.T + b, 1) - F.one_hot(y, k).to(F64))[:, :, None] * X[:, None, :]  # (p - y) x^T

@@ -3,7 +3,11 @@
 * :mod:`.core`: conversion of tensors/arrays/lists, the ``validation_disabled()`` switch and the
   checks of logits and targets;
 * :mod:`.linear`: the arguments of the linear classifier (and its parameter layout);
-* :mod:`.scalars`: integers, reals, dtypes and option sets (O(1), always on).
+* :mod:`.scalars`: integers, reals, dtypes and option sets (O(1), always on);
+* :mod:`.arrays`: real floating tensors and their finiteness, for the modules outside the softmax core;
+* one module per public module that has arguments of its own: :mod:`.convexity`,
+  :mod:`.hidden_layer`, :mod:`.symbolic`, :mod:`.data`, :mod:`.reference`, :mod:`.optim`,
+  :mod:`.separability`, :mod:`.training`.
 
 Types, shapes, dtypes, devices and options are always checked; only the O(N·K) data scans
 (NaN/inf, ranges, row sums) are switched off, by ``validation_disabled()`` and on tensors wrapped
