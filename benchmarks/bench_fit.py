@@ -76,7 +76,7 @@ def _case(X: torch.Tensor, y: torch.Tensor, reps: int) -> dict[str, Any]:
     if K * (X.shape[1] + 1) <= 1000:
         ours["sce_lib newton"] = "newton"
     contenders = {name: _ours(X, y, m) for name, m in ours.items()}
-    solvers = ["newton-cg", "lbfgs"] + (["newton-cholesky"] if K * (X.shape[1] + 1) <= 1000 else [])
+    solvers = ["newton-cg", "lbfgs"] + (["newton-cholesky"] if K * (X.shape[1] + 1) <= 5000 else [])
     contenders |= {f"sklearn {s}": _sklearn(X, y, s) for s in solvers}
     tightest = {name: fn(1e-12 if name.startswith("sce_lib") else 1e-10) for name, fn in contenders.items()}
     f_best = min(tightest.values())
@@ -94,8 +94,11 @@ def _case(X: torch.Tensor, y: torch.Tensor, reps: int) -> dict[str, Any]:
     best = {side: min((n for n in timings if n.startswith(side)), key=lambda n: timings[n]["median_s"])
             for side in ("sce_lib", "sklearn")}
     ratio = timings[best["sce_lib"]]["median_s"] / timings[best["sklearn"]]["median_s"]
+    # The ratio of the fastest runs as well: on a loaded machine the medians carry the load's noise.
+    ratio_min = min(min(timings[n]["times_s"]) for n in timings if n.startswith("sce_lib")) / \
+        min(min(timings[n]["times_s"]) for n in timings if n.startswith("sklearn"))
     return {"N": X.shape[0], "d": X.shape[1], "K": K, "f_best": f_best, "rows": rows, "best": best,
-            "ratio": ratio, "reps": reps}
+            "ratio": ratio, "ratio_min": ratio_min, "reps": reps}
 
 
 def main() -> dict[str, Any]:
@@ -123,7 +126,8 @@ def table(result: dict[str, Any]) -> list[str]:
                 lines.append(f"    {cname:22s} never reached the target (f at tightest tol "
                              f"{row['f_tightest']:.12g})")
         lines.append(f"    ratio {case['best']['sce_lib']} / {case['best']['sklearn']} = {case['ratio']:.2f}"
-                     f"  ({'meets' if case['ratio'] <= 1.0 else 'misses'} the goal <= 1.0)")
+                     f"  ({'meets' if case['ratio'] <= 1.0 else 'misses'} the goal <= 1.0);  "
+                     f"ratio of the fastest runs {case['ratio_min']:.2f}")
     lines.append(f"  total {result['total_s']:.0f} s")
     return lines
 
