@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -108,13 +110,43 @@ class MNIST1D(NamedTuple):
     y_test: torch.Tensor
 
 
+_MNIST1D_KEYS = ("x", "y", "x_test", "y_test")
+
+
+def _cache_dir() -> Path:
+    """Where generated datasets are kept between processes: ``$SCE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/sce_lib`` (``~/.cache/sce_lib``)."""
+    if os.environ.get("SCE_CACHE_DIR"):
+        return Path(os.environ["SCE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sce_lib"
+
+
 @functools.lru_cache(maxsize=1)
 def _mnist1d_arrays() -> tuple[Any, Any, Any, Any]:
     # The package's own generator with its published default arguments (seed 42): no download.
+    # Generating takes a few seconds, so the arrays are also kept on disk, under a name that
+    # carries the package's version; a file that cannot be read is generated again.
+    import importlib.metadata
+
+    import numpy as np
     from mnist1d.data import get_dataset_args, make_dataset
 
+    path = _cache_dir() / f"mnist1d-{importlib.metadata.version('mnist1d')}-default.npz"
+    try:
+        with np.load(path) as cached:
+            return tuple(cached[k] for k in _MNIST1D_KEYS)
+    except (OSError, KeyError, ValueError):
+        pass
     data = make_dataset(get_dataset_args())
-    return data["x"], data["y"], data["x_test"], data["y_test"]
+    arrays = tuple(np.asarray(data[k]) for k in _MNIST1D_KEYS)
+    try:  # write to a temporary name, then rename: concurrent readers never see half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **dict(zip(_MNIST1D_KEYS, arrays)))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: generate every time
+    return arrays
 
 
 def mnist1d(standardize: bool = True, dtype: torch.dtype = torch.float64,
@@ -122,8 +154,9 @@ def mnist1d(standardize: bool = True, dtype: torch.dtype = torch.float64,
     """MNIST-1D: 10 classes of 1-D signals of length 40, 4 000 for training and 1 000 for testing.
 
     Generated (not downloaded) by ``mnist1d.data.make_dataset(get_dataset_args())``, the
-    package's defaults, which fix the seed; the arrays are cached for the process (the
-    generation takes a few seconds).
+    package's defaults, which fix the seed. The generation takes a few seconds, so the arrays
+    are kept for the process and in ``$SCE_CACHE_DIR`` (default ``~/.cache/sce_lib``) between
+    processes; the test suite compares them with a fresh generation.
 
     Args:
         standardize: centre and scale every column with the *training* set's mean and standard

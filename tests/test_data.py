@@ -211,3 +211,23 @@ def test_mnist1d_is_the_published_split_and_standardised_by_the_training_set() -
     assert data.mnist1d(dtype=torch.float32).X.dtype == torch.float32
     with pytest.raises(TypeError, match="standardize"):
         data.mnist1d(standardize=1)
+
+
+def test_mnist1d_disk_cache_is_written_read_back_and_regenerated_when_unreadable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SCE_CACHE_DIR", str(tmp_path))
+    data._mnist1d_arrays.cache_clear()
+    try:
+        first = data.mnist1d(standardize=False)          # generated, then written
+        files = list(tmp_path.glob("mnist1d-*.npz"))
+        assert len(files) == 1 and not list(tmp_path.glob("*.tmp.npz"))
+        data._mnist1d_arrays.cache_clear()
+        again = data.mnist1d(standardize=False)          # read back from the file
+        assert all(torch.equal(a, b) for a, b in zip(first, again))
+        files[0].write_bytes(b"not an npz file")         # unreadable: generated again, rewritten
+        data._mnist1d_arrays.cache_clear()
+        third = data.mnist1d(standardize=False)
+        assert all(torch.equal(a, b) for a, b in zip(first, third))
+        with np.load(files[0]) as cached:
+            assert np.array_equal(cached["x"], first.X.numpy())
+    finally:
+        data._mnist1d_arrays.cache_clear()

@@ -40,11 +40,6 @@ def test_doctests_pass(name: str) -> None:
 NO_DERIVATION = {"sce_lib.device.default_device", "sce_lib.symbolic.engine.is_zero",
                  "sce_lib.convexity.default_psd_tolerance", "sce_lib.hidden_layer.unpack_one_hidden_layer",
                  "sce_lib.data.standardize_columns", "sce_lib.reference.ulp", "sce_lib.reference.ulp_distance"}
-# Chapters being written while this test is (the minimisation and separability issues): a reference
-# to them is skipped until the file exists. TODO(lead): remove this allow-list once 05 and 06 exist.
-NOT_YET_WRITTEN = {"05-minimisation.md", "06-separability.md"}
-
-
 def _public_objects():
     for name in MODULES:
         if name.startswith("sce_lib._validate"):
@@ -85,9 +80,7 @@ def test_docstring_names_an_existing_section(qualname: str, obj) -> None:
     match = DERIVED.search(doc)
     assert match, f"{qualname}: docstring lacks 'Derived in: book/<chapter>.md, §<section>'"
     chapter = BOOK / match.group(1)
-    if not chapter.exists():
-        assert match.group(1) in NOT_YET_WRITTEN, f"{qualname}: no {chapter.name}"
-        pytest.skip(f"{qualname}: {chapter.name} is not written yet")
+    assert chapter.exists(), f"{qualname}: 'Derived in' names {chapter.name}, which does not exist"
     headings = _headings(chapter)
     # "§A, §B." -> ["A", "B"]: sections are separated by their § marks (titles may hold commas)
     text = match.group(2).split("\n\n")[0]
