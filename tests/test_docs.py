@@ -19,7 +19,7 @@ from _paths import BOOK
 MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_lib.convexity",
            "sce_lib.hidden_layer", "sce_lib.linear", "sce_lib.reference", "sce_lib.data",
            "sce_lib.symbolic.engine", "sce_lib.symbolic.softmax", "sce_lib.symbolic.cross_entropy",
-           "sce_lib.symbolic.certificate", "sce_lib.symbolic.linear", "sce_lib._validate.core",
+           "sce_lib.symbolic.certificate", "sce_lib.symbolic.linear", "sce_lib._validate.core", "sce_lib._validate.convert",
            "sce_lib._validate.scalars", "sce_lib._validate.arrays", "sce_lib._validate.convexity",
            "sce_lib._validate.hidden_layer", "sce_lib._validate.linear", "sce_lib._validate.symbolic",
            "sce_lib._validate.data", "sce_lib._validate.reference", "sce_lib.optim.fit", "sce_lib.optim.result",

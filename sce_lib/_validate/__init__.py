@@ -1,6 +1,7 @@
 """The validation layer: the only place in sce_lib that raises for bad input.
 
-* :mod:`.core`: conversion of tensors/arrays/lists, the ``validation_disabled()`` switch and the
+* :mod:`.convert`: conversion of tensors, numpy arrays, nested lists and scalars (one rule set);
+* :mod:`.core`: the ``validation_disabled()`` switch and the
   checks of logits and targets;
 * :mod:`.linear`: the arguments of the linear classifier (and its parameter layout);
 * :mod:`.scalars`: integers, reals, dtypes and option sets (O(1), always on);
