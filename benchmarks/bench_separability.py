@@ -9,7 +9,7 @@ unit covariance, class means 1.0 apart along the axes): 2.0e7 intra pairs x 1.8e
 * where the time goes: the estimator's phases run once each (intra keys, table build, the inter
   distances alone); the counting is the rest of the median time.
 * peak memory: each N in 5 000, 10 000, 20 000, 40 000 runs in a fresh subprocess that prints its
-  ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` before (data made, torch imported) and after the
+  peak resident set size (``VmHWM`` of /proc/self/status) before (data made, torch imported) and after the
   call; the difference is the estimator's peak (the allocator may keep freed blocks, so this is an
   upper bound of what it holds at once). Goal: peak <= 2 GB at N = 20 000. The same runs give the
   time's growth with N (the work is quadratic: x4 per doubling is the expectation).
@@ -43,12 +43,21 @@ def _data(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return X, y
 
 
+def _vm_hwm_kb() -> float:
+    """This process's peak resident set size (VmHWM), in kB. Unlike getrusage's ru_maxrss, which
+    Linux carries over from the parent across fork and exec, it starts afresh in a new process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status (the memory figure needs Linux)")
+
+
 def _subprocess_run(n: int) -> dict[str, float]:
     code = (
-        "import json, resource, sys, time; sys.path.insert(0, %r); import bench_separability as b; "
-        "import sce_lib; X, y = b._data(%d); r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "import json, sys, time; sys.path.insert(0, %r); import bench_separability as b; "
+        "import sce_lib; X, y = b._data(%d); r0 = b._vm_hwm_kb(); "
         "t = time.perf_counter(); p = sce_lib.separation_probability(X, y); t = time.perf_counter() - t; "
-        "r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "r1 = b._vm_hwm_kb(); "
         "print(json.dumps({'time_s': t, 'rss_before_mb': r0 / 1024, 'rss_peak_mb': r1 / 1024, 'p': p}))"
     ) % (str(Path(__file__).resolve().parent), n)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -121,7 +130,7 @@ def table(r: dict[str, Any]) -> list[str]:
         f"  torch.cdist(X, X)        {fmt_s(t['torch.cdist(X, X)']['median_s'])}",
         f"  separation_probability   {fmt_s(ours)}   ratio {r['ratio_to_cdist']:.2f} (goal <= {g['ratio']:g})   "
         f"time goal <= {g['seconds']:g} s: {'met' if ours <= g['seconds'] else 'NOT met'}",
-        f"  peak memory (subprocess ru_maxrss increase) {peak_gb:.2f} GB (goal <= {g['peak_gb']:g} GB)",
+        f"  peak memory (subprocess VmHWM increase) {peak_gb:.2f} GB (goal <= {g['peak_gb']:g} GB)",
     ]
     lines += [f"  phase: {k:<36} {fmt_s(v) if isinstance(v, float) else v}" for k, v in r["phases_s"].items()]
     base = r["growth"]["5000"]["time_s"]
