@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["to_tensor", "holds_bool", "describe"]
+__all__ = ["to_tensor", "holds_bool"]
 
 def _describe(x: Any) -> str:
     if isinstance(x, torch.Tensor):
@@ -97,6 +97,3 @@ def to_tensor(x: Any, name: str, *, float_dtype: torch.dtype | None = None) -> t
         f"{name}: expected a torch.Tensor, numpy.ndarray or nested list of numbers, "
         f"got {_describe(x)}"
     )
-
-
-describe = _describe

@@ -19,8 +19,6 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import integrate, optimize
-from scipy.special import digamma, polygamma
 
 from .._validate.separability import check_classes, check_loss_in_range, check_positive_array
 from .._validate.scalars import check_int
@@ -57,6 +55,9 @@ class MonteCarloEstimate(NamedTuple):
 # --------------------------------------------------------------------------------------------
 def _loss_zero_mean_margin(K: int) -> float:
     """L0(K): the loss value at which EΔ = 0, i.e. ψ(1/L0) + γ = -log(K-1)."""
+    from scipy import optimize
+    from scipy.special import digamma
+
     # ψ is increasing on (0, ∞), ψ(a) ~ -1/a as a -> 0 and ψ(a) ~ log a as a -> ∞: one root.
     target = -math.log(K - 1) - np.euler_gamma
     a = optimize.brentq(lambda a: digamma(a) - target, 1e-12, 1e12, xtol=1e-300, rtol=4 * np.finfo(float).eps,
@@ -103,6 +104,8 @@ _QUAD_TOL = 1e-13  # absolute and relative tolerance asked of scipy's QUADPACK f
 
 def _tail_D_quad(r: float, L: float) -> float:
     """G(r) = P(Δ_1 - Δ_2 > r) by adaptive quadrature; raises if QUADPACK's error estimate > 1e-11."""
+    from scipy import integrate
+
     w_max = 60.0 if L * 60 < 700 else 700.0 / L
     val, err = integrate.quad(lambda w: float(_tail_D_integrand(w, r, L)) * math.exp(-w), 0.0, w_max,
                               epsabs=_QUAD_TOL, epsrel=_QUAD_TOL, limit=200)
@@ -149,6 +152,9 @@ def intra_cdf(t: Any, L: Any, K: int) -> float | np.ndarray:
 def _closed_form_one(L: float, K: int) -> tuple[float, float]:
     """(B_C, s*) for one L. The log-objective is strictly concave on (sqrt(c), ∞), so the root of
     its derivative (bracketed, then Brent) is the global maximiser; see bound_closed_form."""
+    from scipy import optimize
+    from scipy.special import polygamma
+
     c = (K - 1) * float(polygamma(1, 1.0 / L) + np.pi**2 / 6) / K
     lo = math.sqrt(c)
 
@@ -212,6 +218,9 @@ def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False) -> float |
 # B_T: the threshold bound
 # --------------------------------------------------------------------------------------------
 def _threshold_one(L: float, K: int) -> tuple[float, float]:
+    from scipy import optimize
+    from scipy.special import digamma
+
     scale = math.sqrt(2 * K / (K - 1))  # A < 2 s^2  <=>  |D| < s * scale
 
     def neg_log_objective(s: float) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, polygamma
 
 from .._validate.separability import check_classes, check_positive_array, check_real_array
 
@@ -195,6 +194,8 @@ def margin_mean(L: Any, K: int) -> float | np.ndarray:
 
     Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
     """
+    from scipy.special import digamma  # here, not at import: scipy is slow to import
+
     K = check_classes(K)
     L = check_positive_array(L, "L")
     return _out(np.log(K - 1) + digamma(1.0 / L) + np.euler_gamma)
@@ -218,6 +219,8 @@ def margin_var(L: Any) -> float | np.ndarray:
 
     Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
     """
+    from scipy.special import polygamma
+
     L = check_positive_array(L, "L")
     return _out(polygamma(1, 1.0 / L) + np.pi**2 / 6)
 
