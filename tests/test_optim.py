@@ -87,7 +87,7 @@ def test_fused_objective_matches_the_public_functions(mixture, gen: torch.Genera
     torch.testing.assert_close(obj.hvp(p, P), hv, rtol=1e-12, atol=1e-14)
     H = sce_lib.linear_ce_hessian(W, b, X, y, l2)
     torch.testing.assert_close(obj.hessian_diagonal(p).reshape(-1), H.diagonal(), rtol=1e-12, atol=1e-14)
-    beta = smoothness_constant(obj.Xt, l2)
+    beta = smoothness_constant(obj.XtT, l2)
     assert torch.linalg.eigvalsh(H)[-1] <= beta  # chapter 04's bound, at a random point
 
 
@@ -97,7 +97,7 @@ def test_fused_objective_matches_the_public_functions(mixture, gen: torch.Genera
 def test_gradient_descent_decreases_by_the_descent_lemma(mixture) -> None:
     # f(theta_{t+1}) <= f(theta_t) - ||g_t||^2 / (2 beta): monotone, and by at least that much.
     X, y = mixture
-    beta = smoothness_constant(Objective(X, y, 3, 0.0).Xt, 0.0)
+    beta = smoothness_constant(Objective(X, y, 3, 0.0).XtT, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 300 steps do not reach tol: not the point here
         res = fit_softmax_regression(X, y, method="gd", max_iter=300, tol=1e-12)
@@ -158,6 +158,40 @@ def test_result_fields_and_history(mixture) -> None:
     assert np.all(np.diff(res.history["time"]) >= 0)
     assert res.W.shape == (3, 4) and res.b.shape == (3,) and res.theta.shape == (15,)
     assert torch.equal(res.predict(X), res.decision_function(X).argmax(dim=1))
+
+
+def test_lbfgs_is_torch_lbfgs_with_strong_wolfe(mixture) -> None:
+    # The library's "lbfgs" runs torch.optim.LBFGS (strong Wolfe) one iteration per step call, on
+    # c f with c = 1 / (tol ||g_0||)^2: the same iterates as one torch call of 10 iterations on an
+    # autograd closure of c f (the look-up of the accepted point must change nothing).
+    X, y = mixture
+    tol, n = 1e-12, 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = fit_softmax_regression(X, y, l2=0.1, method="lbfgs", tol=tol, max_iter=n)
+    g0 = ours.history["grad_norm"][0]
+    c = 1.0 / (tol * g0) ** 2
+    V = torch.zeros(3, X.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([V], lr=1.0, max_iter=n, max_eval=10 * n, history_size=10, tolerance_grad=0.0,
+                            tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = c * sce_lib.linear_ce_loss(V[:, :-1], V[:, -1], X, y, 0.1)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert ours.n_iter == n == opt.state[V]["n_iter"]
+    torch.testing.assert_close(ours.theta.reshape(3, -1), V.detach(), rtol=1e-9, atol=1e-12)
+
+
+def test_lbfgs_keeps_its_memory_near_the_optimum() -> None:
+    # torch stores a pair only if s^T y > 1e-10 (absolute); without the scaling c the memory freezes
+    # once ||g|| ~ 1e-5 and the digits need 689 iterations to tol 1e-8.  With it: ~141 (bound 250).
+    X, y = sce_lib.data.digits()
+    res = fit_softmax_regression(X, y, l2=1e-3, method="lbfgs", tol=1e-8)
+    assert res.converged and res.n_iter <= 250
 
 
 def test_auto_says_what_it_picked(mixture) -> None:

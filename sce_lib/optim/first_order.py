@@ -18,7 +18,7 @@ __all__ = ["gradient_descent", "nesterov"]
 
 def gradient_descent(obj: Objective, tr: Tracker) -> torch.Tensor:
     """theta_{t+1} = theta_t - grad f(theta_t) / beta from theta_0 = 0; returns V (K, d+1)."""
-    step = 1.0 / smoothness_constant(obj.Xt, obj.l2)
+    step = 1.0 / smoothness_constant(obj.XtT, obj.l2)
     V = obj.zeros()
     while True:
         f, g, _ = obj.value_grad(V)
@@ -37,7 +37,7 @@ def nesterov(obj: Objective, tr: Tracker) -> torch.Tensor:
     of f per iteration); its gradient norm is ||grad f(y_t)||, the one the method computes, and
     the stopping rule tests it: the point returned is that y_t.
     """
-    beta = smoothness_constant(obj.Xt, obj.l2)
+    beta = smoothness_constant(obj.XtT, obj.l2)
     q = math.sqrt(obj.l2 / beta)
     m_const = (1 - q) / (1 + q) if obj.l2 > 0 else None
     theta = Y = obj.zeros()

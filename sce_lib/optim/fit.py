@@ -66,8 +66,8 @@ def fit_softmax_regression(
       and keeps quadratic convergence;
     * ``"newton-cg"``: the same step solved by Jacobi-preconditioned conjugate gradients on
       Hessian-vector products, forcing term min(0.5, sqrt(||g_t||/||g_0||));
-    * ``"lbfgs"``: L-BFGS, memory 10, Armijo backtracking (see :mod:`sce_lib.optim.lbfgs` for why
-      not ``torch.optim.LBFGS``);
+    * ``"lbfgs"``: ``torch.optim.LBFGS``, memory 10, strong-Wolfe line search, one iteration per
+      ``step`` so that the stopping rule below applies (torch's own tests are off);
     * ``"auto"``: see :func:`choose_method`; ``result.method`` says which ran.
 
     Stopping rule: the first iterate with ||grad f(theta_t)|| <= tol * ||grad f(theta_0)||.  If
