@@ -111,3 +111,30 @@ def test_every_glued_number_is_used_and_every_used_one_is_glued(path) -> None:
     assert unused == [], f"{path.name}: cells glue names that the text never uses: {unused}"
     unused_prefixes = sorted(p for p in prefixes if not any(n.startswith(p) for n in used))
     assert unused_prefixes == [], f"{path.name}: f-string glue names never used in the text: {unused_prefixes}"
+
+
+_EXERCISE = re.compile(r"````\{exercise-start\}[ \t]*(?P<head>[^\n]*)\n:label: (?P<label>\S+)\n````\n"
+                       r"(?P<text>.*?)````\{exercise-end\}", re.S)
+# What makes an exercise a coding one: it names code (a `literal` that is not a {role}`target`) or asks
+# for a computation that is done by running code.
+_CODE_CUE = re.compile(r"(?<!\})`[^`]+`|numerically|Monte Carlo|autograd|SymPy|\b[Cc]heck (?:it|your|with|against)"
+                       r"|\b[Rr]un\b|\b[Pp]lot\b|\b[Tt]rain\b|\b[Vv]erify\b|\b[Mm]easure\b|\b[Ee]stimate\b")
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_exercise_marks_follow_the_rule(path) -> None:
+    """Every exercise carries one mark (intro.md states the rule): ⌨ when it asks the reader to compute
+    something by running code (its solution then has a code cell), ✍ when it is answered on paper
+    (a proof or a derivation, which the solution may still check in code)."""
+    text = path.read_text(encoding="utf-8")
+    solutions = dict(re.findall(r"````\{solution-start\} (\S+)\n(.*?)````\{solution-end\}", text, re.S))
+    for m in _EXERCISE.finditer(text):
+        label, head, body = m["label"], m["head"].strip(), m["text"]
+        mark = head[:1]
+        assert mark in ("✍", "⌨"), f"{path.name}, {label}: the title must start with ✍ or ⌨: {head!r}"
+        cue = _CODE_CUE.search(body)
+        if mark == "⌨":
+            assert cue, f"{path.name}, {label}: marked ⌨ but asks for no computation"
+            assert "```{code-cell}" in solutions.get(label, ""), f"{path.name}, {label}: ⌨ without code in its solution"
+        else:
+            assert cue is None, f"{path.name}, {label}: marked ✍ but asks for code ({cue.group(0)!r}): mark it ⌨"

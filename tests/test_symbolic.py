@@ -167,7 +167,7 @@ def test_linear_hessian_symbolic_small_case(gen: torch.Generator) -> None:
     assert h.holds and h.independent_of_y
     assert h.hessian.shape == (9, 9)
     # class-major ordering: [w_11, w_12, b_1, w_21, ...]
-    assert [str(s) for s in h.theta[:4]] == ["w_11", "w_12", "b_1", "w_21"]
+    assert [str(s) for s in h.theta[:4]] == ["w_01", "w_02", "b_0", "w_11"]
     # numeric: the symbolic Hessian at random values equals sce_lib.linear_ce_hessian
     symbols = [*h.theta, *h.X]
     hessian = sp.lambdify(symbols, h.hessian, "numpy")

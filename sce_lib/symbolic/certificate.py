@@ -18,14 +18,14 @@ class PSDCertificate:
 
     Attributes:
         K: number of classes.
-        p: symbols ``(p_1, ..., p_K)`` (positive).
-        v: symbols ``(v_1, ..., v_K)`` (real), the direction.
+        p: symbols ``(p_0, ..., p_{K-1})`` (positive).
+        v: symbols ``(v_0, ..., v_{K-1})`` (real), the direction.
         H: (K, K) matrix ``diag(p) - p p^T``.
         lhs: ``v^T H v``, expanded: ``sum_i p_i v_i^2 - (sum_i p_i v_i)^2``.
         rhs: the sum of squares written over pairs, ``sum_{i<j} p_i p_j (v_i - v_j)^2`` (equal
             to the double sum: its (i, j) and (j, i) terms agree and its i = j terms vanish).
         rhs_double_sum: ``1/2 sum_i sum_j p_i p_j (v_i - v_j)^2`` as literally stated.
-        simplex: the substitution ``{p_K: 1 - sum_{i<K} p_i}`` that puts ``p`` on the simplex.
+        simplex: the substitution ``{p_{K-1}: 1 - sum_{i<K-1} p_i}`` that puts ``p`` on the simplex.
         difference: ``lhs - rhs_double_sum`` after the substitution, simplified by SymPy.
         difference_off_simplex: ``lhs - rhs_double_sum`` factored *without* the substitution,
             ``(1 - sum_i p_i) sum_i p_i v_i^2``: the identity needs ``sum_i p_i = 1``.
@@ -49,8 +49,8 @@ def psd_certificate(K: int) -> PSDCertificate:
     """Certify ``diag(p) - p p^T`` PSD: ``v^T H v = 1/2 sum_ij p_i p_j (v_i - v_j)^2 >= 0``.
 
     With ``p_i >= 0`` the right-hand side is a sum of non-negative terms, so ``H`` is positive
-    semidefinite for every ``p`` on the simplex. SymPy expands both sides with ``p_K = 1 -
-    sum_{i<K} p_i`` and decides that the difference is exactly 0.
+    semidefinite for every ``p`` on the simplex. SymPy expands both sides with ``p_{K-1} = 1 -
+    sum_{i<K-1} p_i`` and decides that the difference is exactly 0.
 
     Args:
         K: number of classes, ``2 <= K <= 12`` (well under a second for K <= 6).
@@ -61,13 +61,13 @@ def psd_certificate(K: int) -> PSDCertificate:
     Example:
         >>> c = psd_certificate(2)
         >>> c.holds, c.rhs
-        (True, p_1*p_2*(v_1 - v_2)**2)
+        (True, p_0*p_1*(v_0 - v_1)**2)
 
     Derived in: book/03-convexity-logits.md, §A sum-of-squares certificate.
     """
     K = check_K(K)
-    p = sp.symbols(f"p_1:{K + 1}", positive=True)
-    v = sp.symbols(f"v_1:{K + 1}", real=True)
+    p = sp.symbols(f"p_0:{K}", positive=True)
+    v = sp.symbols(f"v_0:{K}", real=True)
     H = _covariance_pattern(p)
     v_column = sp.Matrix(v)
     lhs = sp.expand((v_column.T * H * v_column)[0, 0])

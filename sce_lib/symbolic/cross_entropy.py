@@ -21,7 +21,7 @@ class SymbolicCEHessian(_OnSoftmax):
     Attributes:
         softmax: the :class:`SoftmaxSymbolic` of the logits; ``K``, ``z``, ``p`` and ``p_symbols``
             are read from it.
-        y: target symbols ``(y_1, ..., y_K)`` (any real target vector; a distribution in the book).
+        y: target symbols ``(y_0, ..., y_{K-1})`` (any real target vector; a distribution in the book).
         loss: ``log(sum_k exp(z_k)) - sum_k y_k z_k``.
         gradient: (K, 1) gradient of ``loss`` in ``z``, as SymPy differentiates it.
         gradient_pattern: (K, 1) matrix ``p - y`` in the stand-ins.
@@ -60,7 +60,7 @@ def ce_hessian_symbolic(K: int) -> SymbolicCEHessian:
     """Hessian of ``CE(z, y) = logsumexp(z) - y^T z`` in ``z``: ``diag(p) - p p^T``, free of ``y``.
 
     SymPy also decides that ``-sum_k y_k log p_k`` equals ``logsumexp(z) - y^T z`` on the
-    simplex (``y_K = 1 - sum_{k<K} y_k``) and that the gradient is ``p - y``.
+    simplex (``y_{K-1} = 1 - sum_{k<K-1} y_k``) and that the gradient is ``p - y``.
 
     Args:
         K: number of classes, ``2 <= K <= 12`` (about 0.2 s for K = 6).
@@ -71,12 +71,12 @@ def ce_hessian_symbolic(K: int) -> SymbolicCEHessian:
     Example:
         >>> H = ce_hessian_symbolic(3)
         >>> H.hessian_holds, H.independent_of_y, H.pattern[0, 0]
-        (True, True, -p_1**2 + p_1)
+        (True, True, -p_0**2 + p_0)
 
     Derived in: book/02-cross-entropy.md, §The Hessian.
     """
     s = softmax_symbolic(K)
-    y = sp.symbols(f"y_1:{s.K + 1}", real=True)
+    y = sp.symbols(f"y_0:{s.K}", real=True)
     lse = sp.log(sp.Add(*[sp.exp(zi) for zi in s.z]))
     loss = lse - sp.Add(*[yk * zk for yk, zk in zip(y, s.z)])
 

@@ -1,7 +1,7 @@
 """Deciding identities in exponentials of logits, and evaluating SymPy matrices to many digits.
 
 Every ``exp(...)`` is first written as a product of stand-ins ``e_i = exp(z_i)`` when its argument
-is a sum of logits (``exp(z_1 + z_2) -> e_1 e_2``), or split into exponentials of single terms
+is a sum of logits (``exp(z_0 + z_1) -> e_0 e_1``), or split into exponentials of single terms
 otherwise, and each stand-in is treated as an independent variable; ``sympy.cancel`` then decides
 a rational-function identity, which is sound (if it returns 0, the identity holds for every value
 of the variables). Only when ``cancel`` does not return 0 is the slower ``sympy.simplify`` tried.

@@ -17,7 +17,8 @@ class SymbolicLinearHessian:
     """Hessian of the mean cross-entropy of a linear softmax classifier, symbolic, small case.
 
     Parameter ordering (as in ``sce_lib.linear_ce_hessian``): class-major,
-    ``theta = [w_11, ..., w_1d, b_1, w_21, ..., w_2d, b_2, ..., b_K]``, i.e.
+    ``theta = [w_01, ..., w_0d, b_0, w_11, ..., w_1d, b_1, ..., b_{K-1}]`` (classes from 0, features
+    and samples from 1), i.e.
     ``sce_lib.pack_theta(W, b)``.
 
     Attributes:
@@ -73,10 +74,10 @@ def linear_ce_hessian_symbolic(d: int = 2, K: int = 3, N: int = 2) -> SymbolicLi
     Derived in: book/04-convexity-weights.md, §The Kronecker Hessian.
     """
     d, K, N = check_linear_sizes(d, K, N)
-    W = sp.Matrix(K, d, lambda k, j: sp.Symbol(f"w_{k + 1}{j + 1}", real=True))
-    b = sp.Matrix(K, 1, lambda k, _: sp.Symbol(f"b_{k + 1}", real=True))
+    W = sp.Matrix(K, d, lambda k, j: sp.Symbol(f"w_{k}{j + 1}", real=True))
+    b = sp.Matrix(K, 1, lambda k, _: sp.Symbol(f"b_{k}", real=True))
     X = sp.Matrix(N, d, lambda n, j: sp.Symbol(f"x_{n + 1}{j + 1}", real=True))
-    Y = sp.Matrix(N, K, lambda n, k: sp.Symbol(f"y_{n + 1}{k + 1}", real=True))
+    Y = sp.Matrix(N, K, lambda n, k: sp.Symbol(f"y_{n + 1}{k}", real=True))
     theta = tuple(s for k in range(K) for s in [*W.row(k), b[k]])
 
     total_loss: sp.Expr = sp.Integer(0)

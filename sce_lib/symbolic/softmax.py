@@ -18,13 +18,13 @@ __all__ = ["SoftmaxSymbolic", "SymbolicJacobian", "softmax_symbolic", "softmax_j
 
 @dataclass(frozen=True)
 class SoftmaxSymbolic:
-    """Symbols ``z_1..z_K``, the softmax expressions in them, and stand-in symbols ``p_1..p_K``.
+    """Symbols ``z_0..z_{K-1}``, the softmax expressions in them, and stand-in symbols ``p_0..p_{K-1}``.
 
     Attributes:
         K: number of classes.
-        z: the logit symbols ``(z_1, ..., z_K)`` (real).
+        z: the logit symbols ``(z_0, ..., z_{K-1})`` (real).
         p: (K, 1) matrix with ``p[i] = exp(z_i) / sum_k exp(z_k)``.
-        p_symbols: symbols ``(p_1, ..., p_K)`` (positive) that stand for the entries of ``p``.
+        p_symbols: symbols ``(p_0, ..., p_{K-1})`` (positive) that stand for the entries of ``p``.
     """
 
     K: int
@@ -50,7 +50,7 @@ class _OnSoftmax:
 
     @property
     def z(self) -> tuple[sp.Symbol, ...]:
-        """Logit symbols ``(z_1, ..., z_K)``."""
+        """Logit symbols ``(z_0, ..., z_{K-1})``."""
         return self.softmax.z
 
     @property
@@ -60,7 +60,7 @@ class _OnSoftmax:
 
     @property
     def p_symbols(self) -> tuple[sp.Symbol, ...]:
-        """Stand-ins ``(p_1, ..., p_K)``."""
+        """Stand-ins ``(p_0, ..., p_{K-1})``."""
         return self.softmax.p_symbols
 
 
@@ -77,15 +77,15 @@ def softmax_symbolic(K: int) -> SoftmaxSymbolic:
     Example:
         >>> s = softmax_symbolic(2)
         >>> s.p[0]
-        exp(z_1)/(exp(z_1) + exp(z_2))
+        exp(z_0)/(exp(z_0) + exp(z_1))
 
     Derived in: book/01-softmax.md, §Definition.
     """
     K = check_K(K)
-    z = sp.symbols(f"z_1:{K + 1}", real=True)
+    z = sp.symbols(f"z_0:{K}", real=True)
     denominator = sp.Add(*[sp.exp(zi) for zi in z])
     p = sp.Matrix(K, 1, [sp.exp(zi) / denominator for zi in z])
-    p_symbols = sp.symbols(f"p_1:{K + 1}", positive=True)
+    p_symbols = sp.symbols(f"p_0:{K}", positive=True)
     return SoftmaxSymbolic(K=K, z=tuple(z), p=p, p_symbols=tuple(p_symbols))
 
 
@@ -132,12 +132,12 @@ def softmax_jacobian_symbolic(K: int) -> SymbolicJacobian:
 
     Returns:
         A :class:`SymbolicJacobian`: ``jacobian`` (K, K) in the logits, ``pattern`` (K, K) in the
-        stand-ins ``p_1..p_K``, and ``holds``.
+        stand-ins ``p_0..p_{K-1}``, and ``holds``.
 
     Example:
         >>> J = softmax_jacobian_symbolic(3)
         >>> J.holds, J.pattern[0, 1]
-        (True, -p_1*p_2)
+        (True, -p_0*p_1)
 
     Derived in: book/01-softmax.md, §The Jacobian of softmax.
     """
