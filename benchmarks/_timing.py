@@ -36,11 +36,16 @@ def time_once(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def compare(contenders: dict[str, Callable[[], Any]], reps: int = 7, warmup: int = 1) -> dict[str, dict[str, Any]]:
+def compare(contenders: dict[str, Callable[[], Any]], reps: int = 7, warmup: int = 1,
+            pause_s: float = 0.0) -> dict[str, dict[str, Any]]:
     """Time each contender over ``reps`` interleaved repetitions, rotating who runs first.
 
     Repetition r runs the contenders in their given order rotated by r (with three contenders
-    A, B, C: ABC, BCA, CAB, ABC, ...).
+    A, B, C: ABC, BCA, CAB, ABC, ...).  ``pause_s`` seconds of sleep before each timed run let the
+    previous contender's thread pools go idle: OpenBLAS's worker threads (numpy, scikit-learn)
+    busy-wait for about 2^28 cycles (~0.1 s) after their last call, and on a 2-core machine a
+    spinning thread takes a core from whatever runs next (measured on the digits: torch's
+    newton-cg 0.04 s alone, 0.14 s right after a scikit-learn fit).
 
     Returns:
         {name: {"min_s": float, "median_s": float, "max_s": float, "times_s": [float, ...]}}
@@ -54,6 +59,8 @@ def compare(contenders: dict[str, Callable[[], Any]], reps: int = 7, warmup: int
     for rep in range(reps):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
+            if pause_s:
+                time.sleep(pause_s)
             times[name].append(time_once(contenders[name]))
     return {name: {"min_s": min(ts), "median_s": statistics.median(ts), "max_s": max(ts), "times_s": ts}
             for name, ts in times.items()}

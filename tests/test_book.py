@@ -10,7 +10,8 @@ and never twice at the same time into the same _build folder.
 3. Headless Chromium (Debian's package, driven by Playwright) loads every page from a server on
    127.0.0.1 and asserts that math was typeset, that no request left 127.0.0.1, that no page logged a
    console error and that no image is broken. A screenshot of each page goes to _build/screenshots/.
-4. Each chapter, executed again by nbclient in a fresh kernel as the build runs it: no cell raises,
+4. Each chapter, executed again by nbclient in a fresh kernel as the build runs it (in a second
+   process while the build runs, tests/_reexecute.py): no cell raises,
    nothing is written to stderr, it stays within its time budget, and it prints exactly what the
    build printed (reproducibility: seeds fixed; one thread per process fixes the order of
    floating-point reductions). A chapter's assertions are its theorems' checks, so a false claim
@@ -19,16 +20,18 @@ and never twice at the same time into the same _build folder.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from nbclient.exceptions import CellExecutionError
 
-from _book import built_notebook, execute_chapter, printed_text, run_strict_build
+from _book import built_notebook, printed_text, run_strict_build
 from _browser import browse_site, chromium_path, html_pages
-from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters
+from _paths import BOOK, BUILD, HTML, ROOT, SCREENSHOTS, chapters
 
 pytestmark = pytest.mark.build
 
@@ -37,8 +40,29 @@ BUDGET_S = 120
 
 
 @pytest.fixture(scope="module")
-def strict_build():
-    return run_strict_build()
+def book_runs():
+    """The strict build, and meanwhile, in a second process, every chapter executed once more
+    (tests/_reexecute.py): the build runs one kernel at a time, so on two cores the second run costs
+    no extra wall-clock time. Returns (the build's CompletedProcess, {chapter path: result})."""
+    BUILD.mkdir(exist_ok=True)
+    out = BUILD / "reexecution.json"
+    out.unlink(missing_ok=True)
+    again = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_reexecute.py")), str(out),
+                              *map(str, chapters())], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    try:
+        build = run_strict_build()
+        log, _ = again.communicate(timeout=1800)
+    finally:
+        if again.poll() is None:
+            again.kill()
+    results = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    return build, results, log
+
+
+@pytest.fixture(scope="module")
+def strict_build(book_runs):
+    return book_runs[0]
 
 
 def _html_pages() -> list[Path]:
@@ -98,29 +122,21 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
 
 
-def _stderr_of(nb) -> list[str]:
-    found = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                found.append(f"cell {i}: {cell.source[:60]!r} wrote to stderr: {out['text'][:500]}")
-    return found
-
-
 @pytest.mark.chapter
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: str(p.relative_to(BOOK)))
-def test_chapter_executes_and_reproduces_the_build(path: Path, strict_build) -> None:
-    try:
-        nb, elapsed = execute_chapter(path)
-    except CellExecutionError as exc:  # name the chapter; nbclient's message holds the traceback
-        pytest.fail(f"{path.relative_to(BOOK)}: a cell raised\n{exc}", pytrace=False)
-    stderr = _stderr_of(nb)
+def test_chapter_executes_and_reproduces_the_build(path: Path, book_runs) -> None:
+    strict_build, results, log = book_runs
+    run = results.get(str(path))
+    assert run is not None, f"{path.name} was not executed a second time; tests/_reexecute.py said:\n{log[-3000:]}"
+    if run["error"] is not None:  # name the chapter; nbclient's message holds the traceback
+        pytest.fail(f"{path.relative_to(BOOK)}: a cell raised\n{run['error']}", pytrace=False)
+    stderr, elapsed = run["stderr"], run["elapsed_s"]
     assert not stderr, f"{path.name}: cells wrote to stderr (the strict build fails on this):\n" + "\n".join(stderr)
     assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.1f} s, over the {BUDGET_S} s budget per chapter"
 
     built = built_notebook(path)
     assert strict_build.returncode == 0 and built is not None, "the strict build did not execute this chapter"
-    first, second = printed_text(built), printed_text(nb)
+    first, second = printed_text(built), run["printed"]
     assert len(first) == len(second), f"{path.name}: the build and this run have different code cells"
     differing = [
         f"code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}"
