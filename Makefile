@@ -21,7 +21,7 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python
+.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
+	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ zip)"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
 
@@ -73,6 +74,11 @@ mutation: $(STAMP)
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $(BENCH_THREADS) > mutants.log 2>&1 || { tail -40 mutants.log; exit 1; }
 	$(PY) tests/mutation/score.py
+
+# The student edition: solutions removed, exercises kept (tools/student_edition.py; tests/test_student.py).
+STUDENT_DIR ?= _build/student
+student: $(STAMP)
+	$(PY) tools/student_edition.py $(STUDENT_DIR)
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md

@@ -123,7 +123,8 @@ _CODE_CUE = re.compile(r"(?<!\})`[^`]+`|numerically|Monte Carlo|autograd|SymPy|\
 
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
 def test_exercise_marks_follow_the_rule(path) -> None:
-    """Every exercise carries one mark (intro.md states the rule): ⌨ when it asks the reader to compute
+    """Every exercise carries one mark and a difficulty of one to three stars (intro.md states the rules):
+    ⌨ when it asks the reader to compute
     something by running code (its solution then has a code cell), ✍ when it is answered on paper
     (a proof or a derivation, which the solution may still check in code)."""
     text = path.read_text(encoding="utf-8")
@@ -132,9 +133,25 @@ def test_exercise_marks_follow_the_rule(path) -> None:
         label, head, body = m["label"], m["head"].strip(), m["text"]
         mark = head[:1]
         assert mark in ("✍", "⌨"), f"{path.name}, {label}: the title must start with ✍ or ⌨: {head!r}"
+        assert re.match(r"[✍⌨] ★{1,3} \S", head), f"{path.name}, {label}: the mark must be followed by 1-3 ★: {head!r}"
         cue = _CODE_CUE.search(body)
         if mark == "⌨":
             assert cue, f"{path.name}, {label}: marked ⌨ but asks for no computation"
             assert "```{code-cell}" in solutions.get(label, ""), f"{path.name}, {label}: ⌨ without code in its solution"
         else:
             assert cue is None, f"{path.name}, {label}: marked ✍ but asks for code ({cue.group(0)!r}): mark it ⌨"
+
+
+def test_every_reference_is_cited_and_every_citation_resolves() -> None:
+    """The bibliography page lists all of book/references.bib (``:all:``): so every entry must be cited
+    somewhere, and every key a page cites must be an entry (sphinxcontrib-bibtex only warns)."""
+    keys = set(re.findall(r"^@\w+\{([^,\s]+),", (BOOK / "references.bib").read_text(encoding="utf-8"), re.M))
+    cited: set[str] = set()
+    for page in book_sources():
+        for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", page.read_text(encoding="utf-8")):
+            cited.update(k.strip() for k in group.split(","))
+    assert sorted(cited - keys) == [], "cited but not in references.bib"
+    assert sorted(keys - cited) == [], "in references.bib but never cited"
+    required = {"das2019separability", "boyd2004convex", "soudry2018implicit", "nocedal2006numerical",
+                "guo2017calibration", "papyan2020prevalence", "greydanus2020scaling"}
+    assert required <= cited and cited & {"bishop2006pattern", "murphy2012machine"}
