@@ -21,7 +21,7 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student
+.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student pdf lab
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
@@ -29,6 +29,8 @@ help:
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
+	@echo "make lab         install JupyterLab into .venv (only when asked) and open the book: a chapter's .md opens as a notebook"
+	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf (single-page build printed by headless Chromium)"
 	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ zip)"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
@@ -74,6 +76,25 @@ mutation: $(STAMP)
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $(BENCH_THREADS) > mutants.log 2>&1 || { tail -40 mutants.log; exit 1; }
 	$(PY) tests/mutation/score.py
+
+# JupyterLab is not needed to build or test the book, so it is installed only when asked for. jupytext
+# (pinned in requirements.txt) brings the server extension and JupyterLab's "Jupytext Notebook"
+# viewer; the settings override makes it the default for .md files, so a chapter opens as a notebook.
+LAB_ARGS ?=
+$(VENV)/.lab-installed: requirements-lab.txt $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-lab.txt 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+lab: $(VENV)/.lab-installed
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) book/01-softmax.md
+
+# The PDF: the single-page HTML build (all cross-references within one document), printed by Debian's
+# headless Chromium (tools/pdf.py says why not LaTeX; tests/test_pdf.py checks the result).
+pdf: $(STAMP) browser
+	$(JB) build . --builder singlehtml -W -n --keep-going
+	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book.pdf
 
 # The student edition: solutions removed, exercises kept (tools/student_edition.py; tests/test_student.py).
 STUDENT_DIR ?= _build/student

@@ -37,12 +37,20 @@ def html_pages(html: Path) -> list[Path]:
     return sorted(p for p in html.rglob("*.html") if not SKIP_DIRS.intersection(p.relative_to(html).parts))
 
 
+PHONE = {"width": 400, "height": 860}
+DESKTOP = {"width": 1280, "height": 900}
+SEARCH_TERMS = ("Jacobian", "Popoviciu", "separability")
+
+
 @dataclass
 class SiteReport:
     pages: int = 0
     math_pages: int = 0
     rendered_math: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    downloads: int = 0
+    dark_images: int = 0
+    search_hits: dict[str, int] = field(default_factory=dict)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -64,20 +72,26 @@ def browse_site(html: Path, screenshots: Path, chromium: str) -> SiteReport:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    screenshots.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(screenshots, ignore_errors=True)  # only this run's screenshots
+    screenshots.mkdir(parents=True)
     report = SiteReport()
     profile = tempfile.mkdtemp(prefix="sce-chromium-")  # a fresh --user-data-dir every run
     try:
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                profile, executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
-                viewport={"width": 1280, "height": 900},
+                profile, executable_path=chromium, headless=True, args=CHROMIUM_FLAGS, viewport=DESKTOP,
             )
             # Any request for another host is recorded and refused, so nothing can leave the machine.
             context.route("**/*", lambda route, req: route.continue_() if _is_local(req.url) else route.abort())
             try:
                 for path in html_pages(html):
                     _visit(context, base, html, path, screenshots, report)
+                    _visit_phone(context, base, html, path, screenshots, report)
+                    _visit_dark(context, base, html, path, report)
+                _search(context, base, report)
+                favicon = context.request.get(f"{base}/favicon.ico")
+                if favicon.status != 200:
+                    report.problems.append(f"/favicon.ico: HTTP {favicon.status}")
             finally:
                 context.close()
     finally:
@@ -115,10 +129,119 @@ def _visit(context, base: str, html: Path, path: Path, screenshots: Path, report
         "() => Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)"
     )
     events.extend(f"{rel}: broken image {src}" for src in broken)
-    page.screenshot(path=str(screenshots / (rel.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+    for href in page.eval_on_selector_all("a.sce-download", "els => els.map(e => e.href)"):
+        response = context.request.get(href)
+        body = response.body() if response.ok else b""
+        if not response.ok or len(body) < 1000:
+            events.append(f"{rel}: download {href}: HTTP {response.status}, {len(body)} bytes")
+        elif href.endswith(".ipynb") and b'"nbformat"' not in body:
+            events.append(f"{rel}: download {href} is not a notebook")
+        report.downloads += 1
+    if rel.startswith("book/0") and page.locator("a.sce-download").count() != 2:
+        events.append(f"{rel}: a chapter page without its two download links")
+    (screenshots / "desktop").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / "desktop" / _shot_name(rel)), full_page=True)
     page.close()
     report.pages += 1
     report.problems.extend(events)
+
+
+def _shot_name(rel: str) -> str:
+    return rel.replace("/", "__").removesuffix(".html") + ".png"
+
+
+def _open(context, base: str, rel: str, path: Path):
+    page = context.new_page()
+    page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
+    if 'http-equiv="refresh"' in path.read_text(encoding="utf-8").lower():
+        page.wait_for_url(lambda url: not url.endswith("/" + rel), timeout=30_000)
+        page.wait_for_load_state("load")
+    if page.locator(".math").count() > 0:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        page.evaluate("() => MathJax.startup.promise")
+    return page
+
+
+def _visit_phone(context, base: str, html: Path, path: Path, screenshots: Path, report: SiteReport) -> None:
+    """At a phone's width no page may scroll sideways (wide code, tables and equations scroll in
+    their own boxes)."""
+    rel = path.relative_to(html).as_posix()
+    page = _open(context, base, rel, path)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if overflow > 1:
+        culprits = page.evaluate(
+            """() => Array.from(document.querySelectorAll('body *')).filter(e => {
+                   const r = e.getBoundingClientRect();
+                   return r.right > document.documentElement.clientWidth + 1 && r.width > 0; })
+               .slice(0, 3).map(e => e.tagName + '.' + e.className)"""
+        )
+        report.problems.append(f"{rel}: at {PHONE['width']} px the page scrolls sideways by {overflow} px ({culprits})")
+    (screenshots / "phone").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / "phone" / _shot_name(rel)), full_page=True)
+    page.close()
+
+
+# A figure stays readable in dark mode if its pixels are opaque (matplotlib's white background) or
+# the theme puts a light background behind it: sample the image's own alpha, and the colour behind it.
+_DARK_CHECK = """async () => {
+  const out = [];
+  for (const img of document.querySelectorAll('.cell_output img, figure img')) {
+    if (!img.complete || img.naturalWidth === 0) continue;
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let transparent = 0, n = 0;
+    for (let i = 3; i < d.length; i += 4 * 97) { n++; if (d[i] < 250) transparent++; }
+    let bg = getComputedStyle(img).backgroundColor;
+    out.push({src: img.src, transparentShare: transparent / n, background: bg});
+  }
+  return out;
+}"""
+
+
+def _light(css_colour: str) -> bool:
+    nums = [float(v) for v in css_colour[css_colour.index("(") + 1:-1].split(",")] if "(" in css_colour else []
+    if len(nums) < 3 or (len(nums) == 4 and nums[3] < 0.9):
+        return False
+    return 0.299 * nums[0] + 0.587 * nums[1] + 0.114 * nums[2] > 180
+
+
+def _visit_dark(context, base: str, html: Path, path: Path, report: SiteReport) -> None:
+    rel = path.relative_to(html).as_posix()
+    if "<img" not in path.read_text(encoding="utf-8"):
+        return
+    page = context.new_page()
+    page.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+    page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
+    theme = page.evaluate("() => document.documentElement.dataset.theme")
+    if theme != "dark":
+        report.problems.append(f"{rel}: dark mode could not be switched on (data-theme={theme!r})")
+    for image in page.evaluate(_DARK_CHECK):
+        report.dark_images += 1
+        if image["transparentShare"] > 0.01 and not _light(image["background"]):
+            report.problems.append(f"{rel}: in dark mode {image['src']} is transparent on a dark background")
+    page.close()
+
+
+def _search(context, base: str, report: SiteReport) -> None:
+    """The built-in search (Sphinx's index, in the page's JavaScript) finds a few terms of the book."""
+    page = context.new_page()
+    for term in SEARCH_TERMS:
+        page.goto(f"{base}/search.html?q={term}", wait_until="load", timeout=60_000)
+        try:
+            page.wait_for_function("() => document.querySelectorAll('#search-results ul.search li').length > 0",
+                                   timeout=30_000)
+        except Exception:  # noqa: BLE001 - reported as a problem with the term, below
+            pass
+        hits = page.locator("#search-results ul.search li").count()
+        report.search_hits[term] = hits
+        if hits == 0:
+            report.problems.append(f"search.html: no result for {term!r}")
+    page.close()
 
 
 if __name__ == "__main__":
@@ -129,5 +252,6 @@ if __name__ == "__main__":
         sys.exit("chromium not found")
     result = browse_site(site, shots, browser)
     print(f"{result.pages} pages, {result.math_pages} with math: {result.rendered_math}")
+    print(f"downloads {result.downloads}, dark-mode images {result.dark_images}, search {result.search_hits}")
     print("\n".join(result.problems) or "no problems")
     sys.exit(1 if result.problems else 0)

@@ -65,6 +65,15 @@ def strict_build(book_runs):
     return book_runs[0]
 
 
+def _chromium_or_skip() -> str:
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but Debian's chromium is not installed (make test installs it with apt-get)")
+        pytest.skip("SKIPPED THE BROWSER TEST: chromium is not installed (apt-get install chromium)")
+    return chromium
+
+
 def _html_pages() -> list[Path]:
     return html_pages(HTML)
 
@@ -111,15 +120,14 @@ def test_status_page_has_execution_table(strict_build) -> None:
 @pytest.mark.browser
 def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert strict_build.returncode == 0, "the site was not built"
-    chromium = chromium_path()
-    if chromium is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but Debian's chromium is not installed (make test installs it with apt-get)")
-        pytest.skip("SKIPPED THE BROWSER TEST: chromium is not installed (apt-get install chromium)")
-    report = browse_site(HTML, SCREENSHOTS, chromium)
+    report = browse_site(HTML, SCREENSHOTS, _chromium_or_skip())
     assert report.pages == len(_html_pages()) > 0
-    assert report.math_pages >= 1, "no page with math was found: the math check checked nothing"
+    assert report.math_pages >= 8, "fewer pages with math than chapters: the math check checked little"
+    assert report.downloads == 2 * len([p for p in chapters() if p.name.startswith("0")])
+    assert report.dark_images >= 20, "the dark-mode check saw almost no figures"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
+    shots = {sub: len(list((SCREENSHOTS / sub).glob("*.png"))) for sub in ("desktop", "phone")}
+    assert shots == {"desktop": report.pages, "phone": report.pages}
 
 
 @pytest.mark.chapter
@@ -143,3 +151,47 @@ def test_chapter_executes_and_reproduces_the_build(path: Path, book_runs) -> Non
         for i, (a, b) in enumerate(zip(first, second)) if a != b
     ]
     assert differing == [], f"{path.name}: output differs between two executions:\n" + "\n".join(differing)
+
+
+_THEOREM = re.compile(r"^````\{prf:(?:theorem|lemma|corollary|proposition|definition|algorithm)\}[ \t]*(.*)$", re.M)
+
+
+@pytest.mark.browser
+def test_pdf_of_the_whole_book(strict_build) -> None:
+    """`make pdf` (after the strict build, so the executed notebooks come from the cache): one PDF with
+    every theorem, lemma and corollary title in its text, no TeX left unrendered, and cross-references
+    that are links within the document."""
+    from pypdf import PdfReader
+
+    assert strict_build.returncode == 0, "the site was not built"
+    _chromium_or_skip()
+    proc = subprocess.run(["make", "-s", "pdf"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+    assert proc.returncode == 0, f"make pdf failed:\n{tail}"
+    warnings = [line for line in (proc.stdout + proc.stderr).splitlines() if "WARNING:" in line]
+    assert warnings == [], "the single-page build printed warnings:\n" + "\n".join(warnings)
+    reader = PdfReader(BUILD / "pdf" / "book.pdf")
+    assert 100 <= len(reader.pages) <= 800, f"{len(reader.pages)} pages"
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+    titles = [t for p in chapters() for t in _THEOREM.findall(p.read_text(encoding="utf-8")) if t.strip()]
+    assert len(titles) >= 40
+    missing = []
+    for title in titles:  # the words of the title; its math is typeset, so only the text between is compared
+        words = [chunk.strip(" .,;:") for chunk in re.split(r"\$[^$]*\$", title)]
+        missing += [f"{title!r}: {w!r}" for w in words if len(w) >= 4 and re.sub(r"\s+", " ", w) not in text]
+    assert missing == [], "theorem titles missing from the PDF text:\n" + "\n".join(missing)
+    raw = [tok for tok in ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{") if tok in text]
+    assert raw == [], f"unrendered TeX in the PDF text: {raw}"
+    internal = external_local = 0
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            if a.get("/Subtype") != "/Link":
+                continue
+            action = a.get("/A") or {}
+            if "/Dest" in a or action.get("/S") == "/GoTo":
+                internal += 1
+            elif "127.0.0.1" in str(action.get("/URI", "")):
+                external_local += 1
+    assert internal >= 100, f"only {internal} links within the PDF: cross-references are not links"
+    assert external_local == 0, f"{external_local} links point to the server that printed the PDF"

@@ -1,0 +1,84 @@
+"""make pdf: the whole book as one PDF, printed by headless Chromium from the single-page HTML build.
+
+    python tools/pdf.py SITE_DIR OUT.pdf       (SITE_DIR = _build/singlehtml, built by `make pdf`)
+
+Why Chromium and not LaTeX: the pages already render everything a reader needs (MathJax, the
+numbered theorem and exercise boxes of sphinx-proof and sphinx-exercise, the executed figures and
+tables), and the browser test checks that rendering; a LaTeX build would need a TeX distribution of
+about 1 GB and LaTeX versions of those extensions' directives, which render differently. Printing the
+*single-page* build keeps every cross-reference (theorem, equation, figure, chapter) a link within the
+one document, so the links of the PDF work offline.
+
+The page is served from 127.0.0.1 (MathJax comes from the site, nothing from the web), MathJax is
+allowed to finish typesetting, every image is loaded, then Chromium prints A4 pages with page numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]
+FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
+          '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+PRINT_CSS = """
+div.cell_input, div.cell_output, figure, .proof, .admonition { break-inside: avoid; }
+.sce-downloads { display: none; }
+"""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def print_book(site: Path, out: Path, chromium: str) -> Path:
+    from playwright.sync_api import sync_playwright
+
+    entry = next(p for p in (site / "book" / "intro.html", site / "index.html") if p.is_file())
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{entry.relative_to(site).as_posix()}"
+    profile = tempfile.mkdtemp(prefix="sce-pdf-")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True,
+                                                            args=FLAGS)
+            context.route("**/*", lambda route, req: route.continue_() if "127.0.0.1" in req.url.split("/")[2]
+                          or req.url.startswith("data:") else route.abort())
+            page = context.new_page()
+            page.goto(url, wait_until="load", timeout=120_000)
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=120_000)
+            page.evaluate("() => MathJax.startup.promise")
+            page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.complete ? null :"
+                          " new Promise(r => { i.onload = i.onerror = r; })))")
+            page.add_style_tag(content=PRINT_CSS)
+            page.emulate_media(media="print")
+            page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
+                     header_template="<span></span>", footer_template=FOOTER,
+                     margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(profile, ignore_errors=True)
+    return out
+
+
+if __name__ == "__main__":
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        sys.exit("make pdf: Debian's chromium is needed (make browser installs it)")
+    site_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "_build/singlehtml")
+    target = print_book(site_dir, Path(sys.argv[2] if len(sys.argv) > 2 else "_build/pdf/book.pdf"), browser)
+    from pypdf import PdfReader
+
+    print(f"wrote {target}: {len(PdfReader(target).pages)} pages")
