@@ -2,7 +2,7 @@
 build time into ``_downloads/chapters/`` of the site (nothing generated is committed), and the
 student edition (``tools/student_edition.py``) as ``_downloads/student-edition.zip``.
 
-Each chapter page gets a line at its top, "Download this chapter: source (.md) · notebook (.ipynb)".
+Each chapter page gets a line under its title, "Download this chapter: source (.md) · notebook (.ipynb)".
 The notebook is the chapter converted by jupytext, without outputs: it runs top to bottom locally
 (``make lab``), as the book build runs it.
 """
@@ -30,7 +30,9 @@ def _add_links(app: Sphinx, pagename: str, templatename: str, context: dict, doc
     links = (f'<p class="sce-downloads">Download this chapter: '
              f'<a class="sce-download" href="{prefix}{TARGET}/{stem}.md" download>source (.md)</a> · '
              f'<a class="sce-download" href="{prefix}{TARGET}/{stem}.ipynb" download>notebook (.ipynb)</a></p>')
-    context["body"] = links + context["body"]
+    body = context["body"]
+    at = body.find("</h1>")  # under the chapter's title
+    context["body"] = body[: at + 5] + links + body[at + 5:] if at >= 0 else links + body
 
 
 def _write_files(app: Sphinx, exception: Exception | None) -> None:
