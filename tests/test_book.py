@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,9 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert report.pages == len(_html_pages()) > 0
     assert report.math_pages >= 8, "fewer pages with math than chapters: the math check checked little"
     assert report.downloads == 2 * len([p for p in chapters() if p.name.startswith("0")])
-    assert report.dark_images >= 20, "the dark-mode check saw almost no figures"
+    figures = sum(len(re.findall(r'<img[^>]+src="[^"]*_images/', page.read_text(encoding="utf-8")))
+                  for page in _html_pages())
+    assert report.dark_images == figures >= 10, "the dark-mode check did not see every figure"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
     shots = {sub: len(list((SCREENSHOTS / sub).glob("*.png"))) for sub in ("desktop", "phone")}
     assert shots == {"desktop": report.pages, "phone": report.pages}
@@ -172,7 +175,9 @@ def test_pdf_of_the_whole_book(strict_build) -> None:
     assert warnings == [], "the single-page build printed warnings:\n" + "\n".join(warnings)
     reader = PdfReader(BUILD / "pdf" / "book.pdf")
     assert 100 <= len(reader.pages) <= 800, f"{len(reader.pages)} pages"
-    text = re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+    # NFKC undoes the ligatures of the PDF's fonts (the glyph "ﬁ" is extracted as one character).
+    text = unicodedata.normalize("NFKC", " ".join(page.extract_text() or "" for page in reader.pages))
+    text = re.sub(r"\s+", " ", text.replace("\u2019", "'"))
     titles = [t for p in chapters() for t in _THEOREM.findall(p.read_text(encoding="utf-8")) if t.strip()]
     assert len(titles) >= 40
     missing = []

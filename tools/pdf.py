@@ -41,7 +41,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def print_book(site: Path, out: Path, chromium: str) -> Path:
     from playwright.sync_api import sync_playwright
 
-    entry = next(p for p in (site / "book" / "intro.html", site / "index.html") if p.is_file())
+    # Sphinx writes the single page where the root document lives (book/intro.html) but makes its links
+    # to _static/ and _images/ relative to the site's root: a copy at the root resolves them.
+    entry = site / "book.html"
+    shutil.copyfile(site / "book" / "intro.html", entry)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/{entry.relative_to(site).as_posix()}"
@@ -60,6 +63,18 @@ def print_book(site: Path, out: Path, chromium: str) -> Path:
             page.evaluate("() => MathJax.startup.promise")
             page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.complete ? null :"
                           " new Promise(r => { i.onload = i.onerror = r; })))")
+            # Links into the same document point at book/intro.html#...: make them fragments, so that the
+            # PDF keeps them as links within itself; links to other files of the site cannot work in a
+            # PDF and become plain text.
+            page.evaluate("""() => {
+                for (const a of document.querySelectorAll('a[href]')) {
+                    const u = new URL(a.href, location.href);
+                    if (u.origin !== location.origin) continue;
+                    if ((u.pathname.endsWith('/book/intro.html') || u.pathname === location.pathname) && u.hash)
+                        a.setAttribute('href', u.hash);
+                    else a.removeAttribute('href');
+                }
+            }""")
             page.add_style_tag(content=PRINT_CSS)
             page.emulate_media(media="print")
             page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -54,6 +55,7 @@ def _write_files(app: Sphinx, exception: Exception | None) -> None:
     tool = srcdir / "tools" / "student_edition.py"
     spec = importlib.util.spec_from_file_location("student_edition", tool)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks itself up there
     spec.loader.exec_module(module)
     student = Path(app.outdir) / "_downloads" / "student"
     module.main(student)
