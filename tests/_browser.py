@@ -85,8 +85,7 @@ def browse_site(html: Path, screenshots: Path, chromium: str) -> SiteReport:
             context.route("**/*", lambda route, req: route.continue_() if _is_local(req.url) else route.abort())
             try:
                 for path in html_pages(html):
-                    _visit(context, base, html, path, screenshots, report)
-                    _visit_phone(context, base, html, path, screenshots, report)
+                    _visit(context, base, html, path, screenshots, report)  # desktop, then phone width
                     _visit_dark(context, base, html, path, report)
                 _search(context, base, report)
                 favicon = context.request.get(f"{base}/favicon.ico")
@@ -141,6 +140,7 @@ def _visit(context, base: str, html: Path, path: Path, screenshots: Path, report
         events.append(f"{rel}: a chapter page without its two download links")
     (screenshots / "desktop").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "desktop" / _shot_name(rel)), full_page=True)
+    _phone_width(page, rel, screenshots, report)
     page.close()
     report.pages += 1
     report.problems.extend(events)
@@ -150,25 +150,11 @@ def _shot_name(rel: str) -> str:
     return rel.replace("/", "__").removesuffix(".html") + ".png"
 
 
-def _open(context, base: str, rel: str, path: Path):
-    page = context.new_page()
-    page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
-    if 'http-equiv="refresh"' in path.read_text(encoding="utf-8").lower():
-        page.wait_for_url(lambda url: not url.endswith("/" + rel), timeout=30_000)
-        page.wait_for_load_state("load")
-    if page.locator(".math").count() > 0:
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
-        page.evaluate("() => MathJax.startup.promise")
-    return page
-
-
-def _visit_phone(context, base: str, html: Path, path: Path, screenshots: Path, report: SiteReport) -> None:
+def _phone_width(page, rel: str, screenshots: Path, report: SiteReport) -> None:
     """At a phone's width no page may scroll sideways (wide code, tables and equations scroll in
-    their own boxes)."""
-    rel = path.relative_to(html).as_posix()
-    page = _open(context, base, rel, path)
+    their own boxes). The page loaded at desktop width is narrowed: the theme and MathJax re-lay it out."""
     page.set_viewport_size(PHONE)
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(300)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if overflow > 1:
         culprits = page.evaluate(
@@ -180,7 +166,6 @@ def _visit_phone(context, base: str, html: Path, path: Path, screenshots: Path, 
         report.problems.append(f"{rel}: at {PHONE['width']} px the page scrolls sideways by {overflow} px ({culprits})")
     (screenshots / "phone").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / "phone" / _shot_name(rel)), full_page=True)
-    page.close()
 
 
 # A figure stays readable in dark mode if its pixels are opaque (matplotlib's white background) or

@@ -62,6 +62,20 @@ def book_runs():
 
 
 @pytest.fixture(scope="module")
+def pdf_run(strict_build):
+    """`make pdf`, started as soon as the strict build is done (its executed notebooks come from the
+    cache the build filled), running while the browser test runs; the PDF test waits for it."""
+    if strict_build.returncode != 0 or chromium_path() is None:
+        yield None
+        return
+    proc = subprocess.Popen(["make", "-s", "pdf"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
 def strict_build(book_runs):
     return book_runs[0]
 
@@ -119,7 +133,7 @@ def test_status_page_has_execution_table(strict_build) -> None:
 
 
 @pytest.mark.browser
-def test_every_page_renders_offline_in_chromium(strict_build) -> None:
+def test_every_page_renders_offline_in_chromium(strict_build, pdf_run) -> None:
     assert strict_build.returncode == 0, "the site was not built"
     report = browse_site(HTML, SCREENSHOTS, _chromium_or_skip())
     assert report.pages == len(_html_pages()) > 0
@@ -160,7 +174,7 @@ _THEOREM = re.compile(r"^````\{prf:(?:theorem|lemma|corollary|proposition|defini
 
 
 @pytest.mark.browser
-def test_pdf_of_the_whole_book(strict_build) -> None:
+def test_pdf_of_the_whole_book(strict_build, pdf_run) -> None:
     """`make pdf` (after the strict build, so the executed notebooks come from the cache): one PDF with
     every theorem, lemma and corollary title in its text, no TeX left unrendered, and cross-references
     that are links within the document."""
@@ -168,10 +182,11 @@ def test_pdf_of_the_whole_book(strict_build) -> None:
 
     assert strict_build.returncode == 0, "the site was not built"
     _chromium_or_skip()
-    proc = subprocess.run(["make", "-s", "pdf"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-    assert proc.returncode == 0, f"make pdf failed:\n{tail}"
-    warnings = [line for line in (proc.stdout + proc.stderr).splitlines() if "WARNING:" in line]
+    assert pdf_run is not None
+    log, _ = pdf_run.communicate(timeout=1500)
+    tail = "\n".join(log.splitlines()[-40:])
+    assert pdf_run.returncode == 0, f"make pdf failed:\n{tail}"
+    warnings = [line for line in log.splitlines() if "WARNING:" in line]
     assert warnings == [], "the single-page build printed warnings:\n" + "\n".join(warnings)
     reader = PdfReader(BUILD / "pdf" / "book.pdf")
     assert 100 <= len(reader.pages) <= 800, f"{len(reader.pages)} pages"
