@@ -209,7 +209,8 @@ def _visit_dark(context, base: str, html: Path, path: Path, report: SiteReport) 
         report.dark_images += 1
         if image["transparentShare"] > 0.01 and not _light(image["background"]):
             report.problems.append(f"{rel}: in dark mode {image['src']} is transparent on a dark background")
-    page.close()
+    page.evaluate("() => { localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light'); }")
+    page.close()  # (localStorage outlives the page: the other visits stay in light mode)
 
 
 def _search(context, base: str, report: SiteReport) -> None:
