@@ -120,6 +120,22 @@ def test_site_serves_mathjax_locally(strict_build) -> None:
     assert loading_mathjax > 0, "no page loads MathJax: the math would not render"
 
 
+def test_no_markdown_left_unparsed_in_the_pages(strict_build) -> None:
+    """Markdown that the parser did not see as Markdown reaches the page as text: a role after a line
+    that breaks the paragraph (a line starting with "+ " is a list item), or a whole section swallowed
+    by a code block (a fence whose title holds backticks cannot open a directive, so its closing fence
+    opens a code block instead). Neither may be on any page."""
+    assert strict_build.returncode == 0
+    role = re.compile(r"\{(?:ref|doc|numref|eq|cite(?::[tp])?|prf:ref|glue(?::text)?)\}`")
+    heading_in_code = re.compile(r"<pre>[^<]*(?:<[^/][^>]*>[^<]*</[^>]*>[^<]*)*?\n#{1,3} [A-Z]")
+    found = []
+    for page in _html_pages():
+        text = page.read_text(encoding="utf-8")
+        found += [f"{page.relative_to(HTML)}: literal role {m.group(0)}" for m in role.finditer(text)]
+        found += [f"{page.relative_to(HTML)}: a Markdown heading inside a code block" for _ in heading_in_code.finditer(text)]
+    assert found == [], "\n".join(found)
+
+
 def test_status_page_has_execution_table(strict_build) -> None:
     assert strict_build.returncode == 0
     status = (HTML / "book" / "status.html").read_text(encoding="utf-8")
