@@ -20,6 +20,7 @@ from .linear import (
     pack_theta,
     unpack_theta,
 )
+from . import separability as _separability
 from .separability import (
     AssumptionDiagnostics,
     BoundResult,
@@ -71,27 +72,6 @@ __all__ = [
     "fit_softmax_regression",
     "FitResult",
     "ConvergenceWarning",
-    "margin_from_loss",
-    "margin_cdf",
-    "margin_sf",
-    "margin_pdf",
-    "margin_mean",
-    "margin_var",
-    "intra_value",
-    "inter_value",
-    "intra_cdf",
-    "valid_loss_range",
-    "bound_closed_form",
-    "bound_threshold",
-    "p_model",
-    "p_model_exact",
-    "BoundResult",
-    "MonteCarloEstimate",
-    "separation_probability",
-    "sampled_separation_probability",
-    "SeparationEstimate",
-    "margin_law_ks",
-    "assumption_diagnostics",
-    "AssumptionDiagnostics",
-    "plug_in_probability",
+    # the separability names, as sce_lib.separability lists them (pair_distances stays in the subpackage)
+    *(name for name in _separability.__all__ if name != "pair_distances"),
 ]

@@ -5,32 +5,16 @@ Used by tests/test_book.py; also runnable by hand: `python tests/_browser.py _bu
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import sys
-import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
-# The flags the guide asks for: no background traffic, a fresh profile, no sandbox (root in CI).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from local_site import chromium_on_site, chromium_path, is_local  # noqa: E402,F401  (chromium_path: for test_book)
+
 SKIP_DIRS = {"_static", "_sources", "_images", "reports"}
 
-
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def html_pages(html: Path) -> list[Path]:
@@ -53,50 +37,21 @@ class SiteReport:
     search_hits: dict[str, int] = field(default_factory=dict)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-def _is_local(url: str) -> bool:
-    if url.startswith(("data:", "blob:", "about:")):
-        return True
-    return urlparse(url).hostname == "127.0.0.1"
 
 
 def browse_site(html: Path, screenshots: Path, chromium: str) -> SiteReport:
     """Serve `html` on 127.0.0.1, open every page, typeset math, screenshot, collect problems."""
-    from playwright.sync_api import sync_playwright
-
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
     shutil.rmtree(screenshots, ignore_errors=True)  # only this run's screenshots
     screenshots.mkdir(parents=True)
     report = SiteReport()
-    profile = tempfile.mkdtemp(prefix="sce-chromium-")  # a fresh --user-data-dir every run
-    try:
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                profile, executable_path=chromium, headless=True, args=CHROMIUM_FLAGS, viewport=DESKTOP,
-            )
-            # Any request for another host is recorded and refused, so nothing can leave the machine.
-            context.route("**/*", lambda route, req: route.continue_() if _is_local(req.url) else route.abort())
-            try:
-                for path in html_pages(html):
-                    _visit(context, base, html, path, screenshots, report)  # desktop, then phone width
-                    _visit_dark(context, base, html, path, report)
-                _search(context, base, report)
-                favicon = context.request.get(f"{base}/favicon.ico")
-                if favicon.status != 200:
-                    report.problems.append(f"/favicon.ico: HTTP {favicon.status}")
-            finally:
-                context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_on_site(html, chromium, viewport=DESKTOP) as (context, base):
+        for path in html_pages(html):
+            _visit(context, base, html, path, screenshots, report)  # desktop, then phone width
+            _visit_dark(context, base, html, path, report)
+        _search(context, base, report)
+        favicon = context.request.get(f"{base}/favicon.ico")
+        if favicon.status != 200:
+            report.problems.append(f"/favicon.ico: HTTP {favicon.status}")
     return report
 
 
@@ -104,7 +59,7 @@ def _visit(context, base: str, html: Path, path: Path, screenshots: Path, report
     rel = path.relative_to(html).as_posix()
     events: list[str] = []
     page = context.new_page()
-    page.on("request", lambda r: None if _is_local(r.url) else events.append(f"{rel}: request left 127.0.0.1: {r.url}"))
+    page.on("request", lambda r: None if is_local(r.url) else events.append(f"{rel}: request left 127.0.0.1: {r.url}"))
     page.on("console", lambda m: events.append(f"{rel}: console error: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: events.append(f"{rel}: page error: {e}"))
     page.on("response", lambda r: events.append(f"{rel}: HTTP {r.status} {r.url}") if r.status >= 400 else None)

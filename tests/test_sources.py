@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -13,6 +14,9 @@ import pytest
 import yaml
 
 from _paths import BOOK, ROOT, book_sources, chapters
+
+sys.path.insert(0, str(ROOT / "tools"))
+import student_edition  # noqa: E402  (the exercise parser of make student and the instructor guide)
 
 
 def _tracked_files() -> list[str]:
@@ -113,8 +117,6 @@ def test_every_glued_number_is_used_and_every_used_one_is_glued(path) -> None:
     assert unused_prefixes == [], f"{path.name}: f-string glue names never used in the text: {unused_prefixes}"
 
 
-_EXERCISE = re.compile(r"````\{exercise-start\}[ \t]*(?P<head>[^\n]*)\n:label: (?P<label>\S+)\n````\n"
-                       r"(?P<text>.*?)````\{exercise-end\}", re.S)
 # What makes an exercise a coding one: it names code (a `literal` that is not a {role}`target`) or asks
 # for a computation that is done by running code.
 _CODE_CUE = re.compile(r"(?<!\})`[^`]+`|numerically|Monte Carlo|autograd|SymPy|\b[Cc]heck (?:it|your|with|against)"
@@ -124,22 +126,21 @@ _CODE_CUE = re.compile(r"(?<!\})`[^`]+`|numerically|Monte Carlo|autograd|SymPy|\
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
 def test_exercise_marks_follow_the_rule(path) -> None:
     """Every exercise carries one mark and a difficulty of one to three stars (intro.md states the rules):
-    ⌨ when it asks the reader to compute
-    something by running code (its solution then has a code cell), ✍ when it is answered on paper
-    (a proof or a derivation, which the solution may still check in code)."""
+    ⌨ when it asks the reader to compute something by running code (its solution then has a code cell),
+    ✍ when it is answered on paper (a proof or a derivation, which the solution may still check in code).
+    The exercises are read by the parser that `make student` and the instructor guide use."""
     text = path.read_text(encoding="utf-8")
-    solutions = dict(re.findall(r"````\{solution-start\} (\S+)\n(.*?)````\{solution-end\}", text, re.S))
-    for m in _EXERCISE.finditer(text):
-        label, head, body = m["label"], m["head"].strip(), m["text"]
-        mark = head[:1]
-        assert mark in ("✍", "⌨"), f"{path.name}, {label}: the title must start with ✍ or ⌨: {head!r}"
-        assert re.match(r"[✍⌨] ★{1,3} \S", head), f"{path.name}, {label}: the mark must be followed by 1-3 ★: {head!r}"
-        cue = _CODE_CUE.search(body)
-        if mark == "⌨":
-            assert cue, f"{path.name}, {label}: marked ⌨ but asks for no computation"
-            assert "```{code-cell}" in solutions.get(label, ""), f"{path.name}, {label}: ⌨ without code in its solution"
+    exercises, solutions = student_edition.exercises(text), student_edition.solutions(text)
+    assert len(exercises) == text.count("{exercise-start}"), f"{path.name}: an exercise the parser cannot read"
+    for ex in exercises:
+        assert ex.mark in ("✍", "⌨"), f"{path.name}, {ex.label}: the title must start with ✍ or ⌨"
+        assert 1 <= ex.stars <= 3 and ex.title, f"{path.name}, {ex.label}: the mark must be followed by 1-3 ★"
+        cue = _CODE_CUE.search(ex.text)
+        if ex.mark == "⌨":
+            assert cue, f"{path.name}, {ex.label}: marked ⌨ but asks for no computation"
+            assert "```{code-cell}" in solutions.get(ex.label, ""), f"{path.name}, {ex.label}: ⌨ without code in its solution"
         else:
-            assert cue is None, f"{path.name}, {label}: marked ✍ but asks for code ({cue.group(0)!r}): mark it ⌨"
+            assert cue is None, f"{path.name}, {ex.label}: marked ✍ but asks for code ({cue.group(0)!r}): mark it ⌨"
 
 
 def test_every_reference_is_cited_and_every_citation_resolves() -> None:

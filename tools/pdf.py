@@ -15,16 +15,12 @@ allowed to finish typesetting, every image is loaded, then Chromium prints A4 pa
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
+from local_site import chromium_on_site, chromium_path
+
 FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 PRINT_CSS = """
@@ -33,63 +29,43 @@ div.cell_input, div.cell_output, figure, .proof, .admonition { break-inside: avo
 """
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 def print_book(site: Path, out: Path, chromium: str) -> Path:
-    from playwright.sync_api import sync_playwright
-
     # Sphinx writes the single page where the root document lives (book/intro.html) but makes its links
     # to _static/ and _images/ relative to the site's root: a copy at the root resolves them.
     entry = site / "book.html"
     shutil.copyfile(site / "book" / "intro.html", entry)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{entry.relative_to(site).as_posix()}"
-    profile = tempfile.mkdtemp(prefix="sce-pdf-")
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True,
-                                                            args=FLAGS)
-            context.route("**/*", lambda route, req: route.continue_() if "127.0.0.1" in req.url.split("/")[2]
-                          or req.url.startswith("data:") else route.abort())
-            page = context.new_page()
-            page.goto(url, wait_until="load", timeout=120_000)
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                                   timeout=120_000)
-            page.evaluate("() => MathJax.startup.promise")
-            page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.complete ? null :"
-                          " new Promise(r => { i.onload = i.onerror = r; })))")
-            # Links into the same document point at book/intro.html#...: make them fragments, so that the
-            # PDF keeps them as links within itself; links to other files of the site cannot work in a
-            # PDF and become plain text.
-            page.evaluate("""() => {
-                for (const a of document.querySelectorAll('a[href]')) {
-                    const u = new URL(a.href, location.href);
-                    if (u.origin !== location.origin) continue;
-                    if ((u.pathname.endsWith('/book/intro.html') || u.pathname === location.pathname) && u.hash)
-                        a.setAttribute('href', u.hash);
-                    else a.removeAttribute('href');
-                }
-            }""")
-            page.add_style_tag(content=PRINT_CSS)
-            page.emulate_media(media="print")
-            page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
-                     header_template="<span></span>", footer_template=FOOTER,
-                     margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
-            context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_on_site(site, chromium) as (context, base):
+        url = f"{base}/{entry.name}"
+        page = context.new_page()
+        page.goto(url, wait_until="load", timeout=120_000)
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=120_000)
+        page.evaluate("() => MathJax.startup.promise")
+        page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.complete ? null :"
+                      " new Promise(r => { i.onload = i.onerror = r; })))")
+        # Links into the same document point at book/intro.html#...: make them fragments, so that the
+        # PDF keeps them as links within itself; links to other files of the site cannot work in a
+        # PDF and become plain text.
+        page.evaluate("""() => {
+            for (const a of document.querySelectorAll('a[href]')) {
+                const u = new URL(a.href, location.href);
+                if (u.origin !== location.origin) continue;
+                if ((u.pathname.endsWith('/book/intro.html') || u.pathname === location.pathname) && u.hash)
+                    a.setAttribute('href', u.hash);
+                else a.removeAttribute('href');
+            }
+        }""")
+        page.add_style_tag(content=PRINT_CSS)
+        page.emulate_media(media="print")
+        page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
+                 header_template="<span></span>", footer_template=FOOTER,
+                 margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
     return out
 
 
 if __name__ == "__main__":
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = chromium_path()
     if browser is None:
         sys.exit("make pdf: Debian's chromium is needed (make browser installs it)")
     site_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "_build/singlehtml")

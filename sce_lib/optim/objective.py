@@ -2,9 +2,9 @@
 
 The solvers call it hundreds of times, so it works on theta = [W b] as one (K, d+1) matrix V,
 with X~ = [X 1] built once, and fuses what the public functions compute separately:
-``value_grad`` computes the logits once for the loss *and* the gradient, and ``curvature``
-keeps the probabilities p of the current point for every Hessian-vector product of a CG
-solve (each product then costs two matrix products with X~ and no exponential).
+``value_grad`` computes the logits once for the loss *and* the gradient, and returns the
+probabilities p of the point, which every Hessian-vector product of a CG solve reuses (each
+product then costs two matrix products with X~ and no exponential).
 The formulas are those of ``linear_ce_loss``, ``linear_ce_gradient`` and ``linear_ce_hvp``
 (book chapter 04), and tests/test_optim.py checks the fused versions against them.
 
