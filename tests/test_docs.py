@@ -25,7 +25,7 @@ MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_l
            "sce_lib._validate.data", "sce_lib._validate.reference", "sce_lib.optim.fit", "sce_lib.optim.result",
            "sce_lib._validate.optim", "sce_lib.separability.theory", "sce_lib.separability.bounds",
            "sce_lib.separability.estimator", "sce_lib.separability.diagnostics",
-           "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training"]
+           "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training", "sce_lib.seeds"]
 DERIVED = re.compile(r"Derived in:\s*book/([\w.-]+\.md),\s*(.+)", re.S)
 
 
@@ -39,7 +39,8 @@ def test_doctests_pass(name: str) -> None:
 # Infrastructure, not mathematics: no chapter derives these, so they need not name one.
 NO_DERIVATION = {"sce_lib.device.default_device", "sce_lib.symbolic.engine.is_zero",
                  "sce_lib.convexity.default_psd_tolerance", "sce_lib.hidden_layer.unpack_one_hidden_layer",
-                 "sce_lib.data.standardize_columns", "sce_lib.reference.ulp", "sce_lib.reference.ulp_distance"}
+                 "sce_lib.data.standardize_columns", "sce_lib.reference.ulp", "sce_lib.reference.ulp_distance",
+                 *(f"sce_lib.seeds.{n}" for n in ("seed_offset", "seed", "torch_generator", "numpy_rng", "full_run"))}
 def _public_objects():
     for name in MODULES:
         if name.startswith("sce_lib._validate"):
