@@ -21,12 +21,13 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student pdf lab
+.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student pdf lab gpu-check
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
 	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
+	@echo "make gpu-check   on a machine with an NVIDIA GPU: CUDA parity tests, GPU benches beside CPU ones, N = 200 000 estimator; _build/gpu-check/report.md"
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
 	@echo "make lab         install JupyterLab into .venv (only when asked) and open the book: a chapter's .md opens as a notebook"
@@ -69,6 +70,12 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)
+
+# The GPU path, proved in one command (tools/gpu_check.py): without an NVIDIA driver it says so in one
+# line and exits 0; with one, it finds (or makes, with `make venv`) a Python whose torch sees CUDA and
+# writes _build/gpu-check/report.md. No dependency on the venv here: the no-GPU answer needs nothing.
+gpu-check:
+	@$(or $(wildcard $(PY)),$(PYTHON),python3) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 # mutmut copies the project into mutants/, mutates the modules listed under [tool.mutmut] in
 # pyproject.toml and runs the tests that cover each mutated function (about 15 min on 2 cores).
