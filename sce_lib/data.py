@@ -1,7 +1,8 @@
 """Seeded datasets the chapters use.
 
 * :func:`digits`: scikit-learn's 8x8 handwritten digits (1797 images, 64 pixels, 10 classes; ships
-  with scikit-learn, nothing is downloaded), standardised column by column.
+  with scikit-learn, nothing is downloaded), standardised column by column, with the statistics of
+  all images or (``train_rows``) of a training split only.
 * :func:`mnist1d`: MNIST-1D (Greydanus, 2020), 4 000 training and 1 000 test signals of length 40 in 10
   classes, generated offline by the pinned ``mnist1d`` package with its default arguments (seed 42).
 * :func:`gaussian_mixture`: K Gaussian blobs with identity covariance whose neighbouring means are
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple
 import torch
 
 from ._types import TensorLike
-from ._validate.data import check_loader_options, check_matrix, check_mixture, check_toy
+from ._validate.data import check_loader_options, check_matrix, check_mixture, check_rows, check_toy
 
 __all__ = ["digits", "mnist1d", "MNIST1D", "gaussian_mixture", "separable_toy", "SeparableToy",
            "standardize_columns"]
@@ -65,7 +66,8 @@ def standardize_columns(X: TensorLike) -> torch.Tensor:
 # Datasets
 # ----------------------------------------------------------------------------------------------
 def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
-           device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+           device: torch.device | str | None = None,
+           train_rows: TensorLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's handwritten digits: 1797 images of 8x8 pixels (0..16), classes 0..9.
 
     Args:
@@ -74,14 +76,29 @@ def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
             ``False`` returns the raw pixel counts 0..16.
         dtype: floating dtype of ``X`` (default float64).
         device: where the tensors live (default CPU).
+        train_rows: ``None`` (default) standardises with the mean and standard deviation of all
+            1797 images. Otherwise the rows of a training split, as 1-D integer indices in
+            [0, 1796] (distinct, at least one) or a boolean mask of length 1797 (at least one
+            ``True``): the mean and standard deviation are computed on those rows only, and the
+            same affine map is applied to every row, so nothing about the held-out rows enters
+            the features. A column that is constant on the training rows is only centred. Needs
+            ``standardize=True``.
 
     Returns:
-        ``(X, y)``: X (1797, 64) of ``dtype``, y (1797,) int64 in [0, 9].
+        ``(X, y)``: X (1797, 64) of ``dtype``, y (1797,) int64 in [0, 9]; rows in scikit-learn's order
+        whatever ``train_rows`` is.
+
+    Raises:
+        ValueError: ``train_rows`` with ``standardize=False``, or rows out of range, repeated or empty.
+        TypeError: ``train_rows`` is not integer indices or a boolean mask.
 
     Example:
         >>> X, y = digits()
         >>> tuple(X.shape), tuple(y.shape), int(y.max())
         ((1797, 64), (1797,), 9)
+        >>> X, y = digits(train_rows=torch.arange(1000))
+        >>> bool(X[:1000].mean(dim=0).abs().max() < 1e-12), bool(X[1000:].mean(dim=0).abs().max() > 0.01)
+        (True, True)
 
     Derived in: book/04-convexity-weights.md, §The Hessian on real data.
     """
@@ -91,9 +108,22 @@ def digits(standardize: bool = True, dtype: torch.dtype = torch.float64,
     raw = load_digits()
     X = torch.as_tensor(raw.data, dtype=torch.float64)
     y = torch.as_tensor(raw.target, dtype=torch.int64)
-    if standardize:
+    if train_rows is not None:
+        if not standardize:
+            raise ValueError("train_rows: expected None when standardize=False (the rows only choose the "
+                             "standardisation statistics), got rows")
+        rows = check_rows(train_rows, X.shape[0], "train_rows")
+        mean, std = _column_statistics(X[rows])
+        X = (X - mean) / std
+    elif standardize:
         X = standardize_columns(X)
     return X.to(device=device, dtype=dtype), y.to(device=device)
+
+
+def _column_statistics(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column means and population standard deviations of X (N, d), constant columns given s = 1: two (d,)."""
+    std = X.std(dim=0, correction=0)
+    return X.mean(dim=0), torch.where(std > 0, std, torch.ones_like(std))
 
 
 class MNIST1D(NamedTuple):

@@ -44,6 +44,61 @@ def test_digits_standardisation() -> None:
     assert torch.equal(X[:, j].argsort(stable=True), raw[:, j].argsort(stable=True))
 
 
+def test_digits_standardised_with_a_training_split_only() -> None:
+    # The statistics come from the training rows alone: held-out rows do not move them, and the map is
+    # the training rows' affine map applied to every row (recomputed here without the library).
+    raw, y = digits(standardize=False)
+    rows = torch.randperm(1797, generator=torch.Generator().manual_seed(0))[:900]
+    X, y2 = digits(train_rows=rows)
+    assert torch.equal(y, y2) and X.shape == (1797, 64)
+    mean = raw[rows].mean(dim=0)
+    std = raw[rows].std(dim=0, correction=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    torch.testing.assert_close(X, (raw - mean) / std, rtol=0, atol=1e-13)
+    varying = raw[rows].std(dim=0) > 0
+    torch.testing.assert_close(X[rows].mean(dim=0), torch.zeros(64, dtype=torch.float64), atol=1e-13, rtol=0)
+    torch.testing.assert_close(X[rows][:, varying].std(dim=0, correction=0),
+                               torch.ones(int(varying.sum()), dtype=torch.float64), atol=1e-12, rtol=0)
+    held_out = torch.ones(1797, dtype=torch.bool)
+    held_out[rows] = False
+    assert float(X[held_out].mean(dim=0).abs().max()) > 1e-3       # not re-centred on the held-out rows
+    # changing the held-out pixels cannot change anything: the map depends on the training rows only
+    assert not torch.equal(X, digits()[0])                           # differs from all-rows standardisation
+    mask = ~held_out
+    X_mask, _ = digits(train_rows=mask)
+    torch.testing.assert_close(X_mask, X, rtol=0, atol=1e-13)        # a mask: the same rows, summed in order
+    X_np, _ = digits(train_rows=rows.numpy())
+    torch.testing.assert_close(X_np, X, rtol=0, atol=0)
+    X_list, _ = digits(train_rows=rows.tolist(), dtype=torch.float32)
+    assert X_list.dtype == torch.float32
+    torch.testing.assert_close(X_list, X.float())
+    # all rows as the training split: the same as the default
+    torch.testing.assert_close(digits(train_rows=torch.arange(1797))[0], digits()[0], rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("rows", "kwargs", "error", "message"),
+    [
+        (torch.arange(10), {"standardize": False}, ValueError, "train_rows: expected None when standardize=False"),
+        (torch.tensor([0, 1797]), {}, ValueError, r"train_rows: expected indices in \[0, 1796\], got 1797"),
+        (torch.tensor([-1, 3]), {}, ValueError, r"train_rows: expected indices in \[0, 1796\], got -1"),
+        (torch.tensor([2, 2, 3]), {}, ValueError, "train_rows: expected distinct indices, got 1 repeated"),
+        (torch.tensor([], dtype=torch.int64), {}, ValueError, "train_rows: expected at least one row, got none"),
+        (torch.zeros(1797, dtype=torch.bool), {}, ValueError, "train_rows: expected at least one row, got none"),
+        (torch.ones(10, dtype=torch.bool), {}, ValueError,
+         "train_rows: expected a boolean mask of length 1797, got length 10"),
+        (torch.arange(4).reshape(2, 2), {}, ValueError, r"train_rows: expected a 1-D tensor, got shape \(2, 2\)"),
+        (torch.tensor([0.0, 1.0]), {}, TypeError,
+         "train_rows: expected integer row indices or a boolean mask, got dtype torch.float32"),
+        ([0, 1.5], {}, TypeError, "train_rows: expected integer row indices or a boolean mask, got a list"),
+        ("0:10", {}, TypeError, "train_rows: expected integer row indices or a boolean mask, got str"),
+    ],
+)
+def test_digits_train_rows_bad_input(rows, kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        digits(train_rows=rows, **kwargs)
+
+
 def test_standardize_columns() -> None:
     X = torch.tensor([[1.0, 5.0, 0.0], [3.0, 5.0, 2.0], [5.0, 5.0, 4.0]], dtype=torch.float64)
     S = standardize_columns(X)
