@@ -22,6 +22,14 @@ from .linear import (
 )
 from . import separability as _separability
 from .separability import (
+    FACTORS,
+    SeparationWithError,
+    coalition_values,
+    exponential_quantile_losses,
+    margin_vectors,
+    separation_with_stderr,
+    shapley,
+    top_share,
     AssumptionDiagnostics,
     BoundResult,
     MonteCarloEstimate,

@@ -9,7 +9,10 @@ assumptions O1 (per-sample losses Exp(L)), O2 (equal non-target logits), A1 (cen
 * :mod:`.bounds`: Theorem 4 (B_C, B_T), the model probability P_model (Monte Carlo and quadrature),
   the valid range of L;
 * :mod:`.estimator`: the exact all-pairs P(inter > intra) of a set of features, and its Monte Carlo;
-* :mod:`.diagnostics`: the assumption diagnostics O1/O2/A1 and the plug-in probability.
+* :mod:`.diagnostics`: the assumption diagnostics O1/O2/A1 and the plug-in probability;
+* :mod:`.pairs`: the measured probability with its U-statistic standard error, and the margin-matrix
+  reading of M;
+* :mod:`.attribution`: the three-way, order-free attribution of P_model − measured to O1, A3, O2.
 """
 
 from .bounds import (
@@ -22,8 +25,10 @@ from .bounds import (
     p_model_exact,
     valid_loss_range,
 )
+from .attribution import FACTORS, coalition_values, exponential_quantile_losses, shapley, top_share
 from .diagnostics import AssumptionDiagnostics, assumption_diagnostics, margin_law_ks, plug_in_probability
 from .estimator import SeparationEstimate, pair_distances, sampled_separation_probability, separation_probability
+from .pairs import SeparationWithError, margin_vectors, separation_with_stderr
 from .theory import (
     inter_value,
     intra_value,
@@ -60,4 +65,12 @@ __all__ = [
     "assumption_diagnostics",
     "AssumptionDiagnostics",
     "plug_in_probability",
+    "separation_with_stderr",
+    "SeparationWithError",
+    "margin_vectors",
+    "exponential_quantile_losses",
+    "top_share",
+    "coalition_values",
+    "shapley",
+    "FACTORS",
 ]

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._validate.separability import check_classes, check_loss_in_range, check_positive_array
-from .._validate.scalars import check_int
+from .._validate.scalars import check_int, check_option
 from .theory import _log_pdf, _margin, _out, _sf
 
 __all__ = [
@@ -149,13 +149,25 @@ def intra_cdf(t: Any, L: Any, K: int) -> float | np.ndarray:
 # --------------------------------------------------------------------------------------------
 # B_C: the closed-form (Chebyshev) bound
 # --------------------------------------------------------------------------------------------
-def _closed_form_one(L: float, K: int) -> tuple[float, float]:
+_READINGS = ("centred", "margin")
+
+
+def _d_scale2(K: int, reading: str) -> float:
+    """κ² with  {inter-pair threshold not reached by the intra pair}  =  {|Δ_i - Δ_j| < κ s}.
+
+    centred (M = CW): A = (K-1)/K D² < 2s²  <=>  D² < 2K s²/(K-1);
+    margin (M = A_y): A = (K-1) D² < (K+2)s²  <=>  D² < (K+2) s²/(K-1).
+    """
+    return 2.0 * K / (K - 1) if reading == "centred" else (K + 2.0) / (K - 1)
+
+
+def _closed_form_one(L: float, K: int, reading: str = "centred") -> tuple[float, float]:
     """(B_C, s*) for one L. The log-objective is strictly concave on (sqrt(c), ∞), so the root of
     its derivative (bracketed, then Brent) is the global maximiser; see bound_closed_form."""
     from scipy import optimize
     from scipy.special import polygamma
 
-    c = (K - 1) * float(polygamma(1, 1.0 / L) + np.pi**2 / 6) / K
+    c = 2.0 * float(polygamma(1, 1.0 / L) + np.pi**2 / 6) / _d_scale2(K, reading)  # Chebyshev: 2VarΔ/(κ² s²)
     lo = math.sqrt(c)
 
     def slope(s: float) -> float:  # d/ds [2 log T(s) + log(1 - c/s^2)]
@@ -174,7 +186,8 @@ def _closed_form_one(L: float, K: int) -> tuple[float, float]:
     return T * T * max(0.0, 1.0 - c / s_star**2), s_star
 
 
-def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False) -> float | np.ndarray | BoundResult:
+def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False,
+                      reading: str = "centred") -> float | np.ndarray | BoundResult:
     r"""The closed-form lower bound B_C(L, K) on P(inter > intra) (Theorem 4 of the reconstruction).
 
     .. math:: B_C(L,K) = \sup_{s>0}\Bigl[1-\bigl(1+(K-1)e^{-s}\bigr)^{-1/L}\Bigr]^2
@@ -194,6 +207,9 @@ def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False) -> float |
         L: loss value(s), any shape, each in (0, valid_loss_range(K)).
         K: number of classes, an int >= 2.
         return_argmax: also return the maximiser s*.
+        reading: ``"centred"`` (M = CW, the default) or ``"margin"`` (the margin matrices A_y: intra
+            (K-1)(Δ_i-Δ_j)², inter (K-2)Δ_k² + (Δ_k+Δ_l)² > (K+2)s² when both margins exceed s, so the
+            bracket becomes 1 - 2(K-1)VarΔ/((K+2)s²); identical to "centred" for K = 2).
 
     Returns:
         B_C with the shape of ``L``; with ``return_argmax`` a :class:`BoundResult` (bound, s).
@@ -207,7 +223,8 @@ def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False) -> float |
     """
     K = check_classes(K)
     L = check_loss_in_range(L, K, valid_loss_range(K))
-    pairs = [_closed_form_one(float(x), K) for x in L.ravel()]
+    reading = check_option(reading, "reading", _READINGS)
+    pairs = [_closed_form_one(float(x), K, reading) for x in L.ravel()]
     bound = _out(np.array([p[0] for p in pairs]).reshape(L.shape))
     if not return_argmax:
         return bound
@@ -217,11 +234,11 @@ def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False) -> float |
 # --------------------------------------------------------------------------------------------
 # B_T: the threshold bound
 # --------------------------------------------------------------------------------------------
-def _threshold_one(L: float, K: int) -> tuple[float, float]:
+def _threshold_one(L: float, K: int, reading: str = "centred") -> tuple[float, float]:
     from scipy import optimize
     from scipy.special import digamma
 
-    scale = math.sqrt(2 * K / (K - 1))  # A < 2 s^2  <=>  |D| < s * scale
+    scale = math.sqrt(_d_scale2(K, reading))  # intra below the threshold  <=>  |D| < s * scale
 
     def neg_log_objective(s: float) -> float:
         T = float(_sf(np.array(s), np.array(L), K))
@@ -236,7 +253,8 @@ def _threshold_one(L: float, K: int) -> tuple[float, float]:
     return math.exp(-res.fun), float(res.x)
 
 
-def bound_threshold(L: Any, K: int, *, return_argmax: bool = False) -> float | np.ndarray | BoundResult:
+def bound_threshold(L: Any, K: int, *, return_argmax: bool = False,
+                    reading: str = "centred") -> float | np.ndarray | BoundResult:
     r"""The threshold lower bound B_T(L, K) >= B_C on P(inter > intra) (Theorem 4 of the reconstruction).
 
     .. math:: B_T(L,K) = \sup_{s>0}\Bigl[1-\bigl(1+(K-1)e^{-s}\bigr)^{-1/L}\Bigr]^2 G_A(2s^2),
@@ -255,6 +273,7 @@ def bound_threshold(L: Any, K: int, *, return_argmax: bool = False) -> float | n
         L: loss value(s), any shape, each in (0, valid_loss_range(K)).
         K: number of classes, an int >= 2.
         return_argmax: also return the maximiser s*.
+        reading: ``"centred"`` (default: G_A(2s²)) or ``"margin"`` (A_y: P(|Δ_i-Δ_j| < s√((K+2)/(K-1)))).
 
     Returns:
         B_T with the shape of ``L``; with ``return_argmax`` a :class:`BoundResult` (bound, s).
@@ -267,7 +286,8 @@ def bound_threshold(L: Any, K: int, *, return_argmax: bool = False) -> float | n
     """
     K = check_classes(K)
     L = check_loss_in_range(L, K, valid_loss_range(K))
-    pairs = [_threshold_one(float(x), K) for x in L.ravel()]
+    reading = check_option(reading, "reading", _READINGS)
+    pairs = [_threshold_one(float(x), K, reading) for x in L.ravel()]
     bound = _out(np.array([p[0] for p in pairs]).reshape(L.shape))
     if not return_argmax:
         return bound
