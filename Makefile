@@ -31,7 +31,7 @@ help:
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
 	@echo "make lab         install JupyterLab into .venv (only when asked) and open the book: a chapter's .md opens as a notebook"
-	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf (single-page build printed by headless Chromium)"
+	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf, and without solutions, book-student.pdf (headless Chromium)"
 	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ a zip that runs alone)"
 	@echo "make reader      every chapter as a notebook that reads like the site in any Jupyter (outputs kept), in _build/reader"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
@@ -103,6 +103,7 @@ lab: $(VENV)/.lab-installed
 pdf: $(STAMP) browser
 	$(JB) build . --builder singlehtml -W -n --keep-going
 	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book.pdf
+	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book-student.pdf --student
 
 # The student edition: reader notebooks without solutions, with answer cells, and a zip that runs alone
 # (tools/student_edition.py; tests/test_student.py). Made from the built site: run `make book` first.
