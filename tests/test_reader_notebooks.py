@@ -148,3 +148,16 @@ def test_notebooks_render_in_chromium_without_myst_or_mathjax_errors(editions, t
     assert any("MathJax error" in p for p in found.pop("bare")), "the check did not see the bare chapter's errors"
     problems = [f"{name}: {p}" for name, ps in found.items() for p in ps]
     assert problems == [], "\n".join(problems)
+
+
+_NUMBERED_BOX = re.compile(r"^#{1,6} .*\b(?:Theorem|Lemma|Proposition|Corollary|Definition|Assumption|Algorithm|"
+                           r"Exercise)s? \d+(?![.\d])", re.M)
+
+
+@pytest.mark.xfail(strict=True, reason="chapter 06's headings 'Lemma 1: …', 'Proposition 2: …', 'Proposition 3: …', "
+                   "'Theorem 4: …' await the renames listed in the reader20 report; remove this mark with them")
+def test_section_titles_do_not_number_boxes() -> None:
+    """A heading "6.7 Theorem 4" holding the box "Theorem 6.1" gives one result two numbers (on the site,
+    in the PDF, in the reader notebooks): a section title names its subject, the box carries the number."""
+    found = [f"{p.name}: {m.group(0)}" for p in CHAPTERS for m in _NUMBERED_BOX.finditer(p.read_text(encoding="utf-8"))]
+    assert found == [], "section titles that number a box differently from the site:\n" + "\n".join(found)

@@ -263,7 +263,34 @@ def _directive(name: str, arg: str, opts: dict[str, str], body: list[str], ctx: 
         return [f"**{title}.**", "", *inner]
     if name in ("code-block", "code", "sourcecode"):
         return [f"```{arg}", *body, "```"]
+    if name in ("figure", "image"):  # the caption as text under the image; its number from the site
+        caption = ctx.site.captions.get(label or "", "")
+        return [f"![{opts.get('alt', '')}]({arg})", "", *([f"**{caption}** " + " ".join(inner).strip()] if inner else [])]
+    if name in ("glue", "glue:", "glue:any", "glue:figure", "glue:math", "glue:md"):
+        return _glue_block(name, arg, body, ctx)
+    if name in ("dropdown", "toggle"):  # sphinx-design / togglebutton
+        return _details(f"<b>{_html_inline(inline(arg, ctx).strip())}</b>", inner)
+    if name in ("table", "topic", "sidebar", "margin", "epigraph", "rubric", "div", "container"):
+        title = inline(arg, ctx).strip()
+        caption = ctx.site.captions.get(label or "", "") if name == "table" else ""
+        head = " ".join(x for x in (f"**{caption}**" if caption else "", f"**{title}**" if title and not caption else title) if x)
+        return [head, "", *inner] if head else inner
     raise ValueError(f"{ctx.doc}: the directive {{{name}}} has no plain-Markdown form yet (tools/myst_markdown.py)")
+
+
+def _glue_block(name: str, key: str, body: list[str], ctx: Context) -> list[str]:
+    """A glued output pasted as a block: an image as a data URI, math as $$, Markdown or text as is."""
+    bundle = ctx.glue.get(key.strip())
+    if bundle is None:
+        raise ValueError(f"{ctx.doc}: nothing was glued under {key!r} in the executed notebook (run make book)")
+    caption = " ".join(_blocks(body, ctx)).strip() if name == "glue:figure" else ""
+    if "image/png" in bundle:
+        return [f"![{key}](data:image/png;base64,{bundle['image/png']})", "", *([caption] if caption else [])]
+    if "text/latex" in bundle or name == "glue:math":
+        return ["$$", bundle.get("text/latex", bundle["text/plain"]).strip("$ \n"), "$$"]
+    if "text/markdown" in bundle:
+        return [inline(bundle["text/markdown"], ctx)]
+    return [bundle["text/plain"]]
 
 
 def _html_inline(text: str) -> str:
