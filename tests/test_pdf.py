@@ -14,6 +14,7 @@ its notebooks come from the execution cache.)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -51,6 +52,7 @@ def pdf_log() -> str:
     return log
 
 
+@functools.cache
 def _pages(path: Path) -> list[tuple[str, int]]:
     """(the text of each page, normalised; how many images it draws)."""
     from pypdf import PdfReader

@@ -161,3 +161,57 @@ def test_section_titles_do_not_number_boxes() -> None:
     in the PDF, in the reader notebooks): a section title names its subject, the box carries the number."""
     found = [f"{p.name}: {m.group(0)}" for p in CHAPTERS for m in _NUMBERED_BOX.finditer(p.read_text(encoding="utf-8"))]
     assert found == [], "section titles that number a box differently from the site:\n" + "\n".join(found)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_reader_notebook_in_jupyterlab(site, tmp_path) -> None:
+    """The reader notebook of the last chapter, opened in JupyterLab as `make lab` installs it (with
+    jupyterlab-myst): its Markdown renders with no math error and no MyST left. Skipped where JupyterLab
+    is not installed (`make lab` installs it; `make test` does not need it)."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from _browser import chromium_path
+    from local_site import CHROMIUM_FLAGS
+
+    lab = Path(sys.executable).with_name("jupyter-lab")
+    chromium = chromium_path()
+    if not lab.is_file() or chromium is None:
+        pytest.skip("SKIPPED: needs JupyterLab in the venv (make lab installs it) and Debian's chromium")
+    path = CHAPTERS[-1]
+    nbformat.write(rn.reader_notebook(path, site), tmp_path / f"{path.stem}.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(lab), "--no-browser", f"--port={port}", "--ip=127.0.0.1", "--ServerApp.token=",
+                               "--ServerApp.password=", "--allow-root", f"--notebook-dir={tmp_path}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2)
+                break
+            except OSError:
+                time.sleep(2)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/{path.stem}.ipynb", timeout=180_000)
+            page.wait_for_selector(".jp-MarkdownCell", timeout=180_000)
+            page.wait_for_function("() => document.querySelectorAll('mjx-container, .katex').length > 20",
+                                   timeout=180_000)
+            page.wait_for_timeout(5000)
+            errors = page.locator("mjx-merror, .katex-error").count()
+            text = page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert errors == 0, f"{errors} math errors in JupyterLab"
+    left = [tok for tok in RAW_MYST if tok in text]
+    assert left == [], f"MyST left in JupyterLab's rendering: {left}"
