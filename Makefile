@@ -21,7 +21,7 @@ BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
 PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/null) && "$$p" -c '$(PY311_OK)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student pdf lab gpu-check
+.PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student reader pdf lab gpu-check
 
 help:
 	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
@@ -31,8 +31,9 @@ help:
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"
 	@echo "make lab         install JupyterLab into .venv (only when asked) and open the book: a chapter's .md opens as a notebook"
-	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf (single-page build printed by headless Chromium)"
-	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ zip)"
+	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf, and without solutions, book-student.pdf (headless Chromium)"
+	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ a zip that runs alone)"
+	@echo "make reader      every chapter as a notebook that reads like the site in any Jupyter (outputs kept), in _build/reader"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
 
@@ -102,11 +103,21 @@ lab: $(VENV)/.lab-installed
 pdf: $(STAMP) browser
 	$(JB) build . --builder singlehtml -W -n --keep-going
 	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book.pdf
+	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book-student.pdf --student
 
-# The student edition: solutions removed, exercises kept (tools/student_edition.py; tests/test_student.py).
+# The student edition: reader notebooks without solutions, with answer cells, and a zip that runs alone
+# (tools/student_edition.py; tests/test_student.py). Made from the built site: run `make book` first.
 STUDENT_DIR ?= _build/student
 student: $(STAMP)
+	@test -d _build/html || { echo "make: the student edition is made from the built book; run 'make book' first" >&2; exit 1; }
 	$(PY) tools/student_edition.py $(STUDENT_DIR)
+
+# Reader notebooks: every chapter as an .ipynb that reads like the site in any Jupyter, with the build's
+# outputs (tools/reader_notebooks.py; tests/test_reader_notebooks.py). The site offers the same files.
+READER_DIR ?= _build/reader
+reader: $(STAMP)
+	@test -d _build/html || { echo "make: reader notebooks are made from the built book; run 'make book' first" >&2; exit 1; }
+	$(PY) tools/reader_notebooks.py $(READER_DIR)
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md

@@ -3,8 +3,10 @@ build time into ``_downloads/chapters/`` of the site (nothing generated is commi
 student edition (``tools/student_edition.py``) as ``_downloads/student-edition.zip``.
 
 Each chapter page gets a line under its title, "Download this chapter: source (.md) · notebook (.ipynb)".
-The notebook is the chapter converted by jupytext, without outputs: it runs top to bottom locally
-(``make lab``), as the book build runs it.
+The notebook is the chapter's *reader notebook* (``tools/reader_notebooks.py``): it reads like this
+site in any Jupyter (numbered theorems and equations, references and glued numbers filled in, the
+book's macros defined) and keeps the build's outputs, so its figures show without running anything.
+It is made when the build has finished, from the pages just written and the executed notebooks.
 """
 
 from __future__ import annotations
@@ -36,29 +38,30 @@ def _add_links(app: Sphinx, pagename: str, templatename: str, context: dict, doc
     context["body"] = body[: at + 5] + links + body[at + 5:] if at >= 0 else links + body
 
 
-def _write_files(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    import jupytext  # a dependency of Jupyter Book
+def _tool(srcdir: Path, name: str):
+    tools = str(srcdir / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)  # the tools import each other by name
+    spec = importlib.util.spec_from_file_location(name, srcdir / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
 
+
+def _write_files(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.name != "html":  # not the single-page build of make pdf
+        return
     out = Path(app.outdir) / TARGET
     out.mkdir(parents=True, exist_ok=True)
     srcdir = Path(app.srcdir)
+    build = Path(app.outdir).parent  # _build: jupyter_execute/ holds the executed notebooks
     for docname in sorted(app.env.found_docs):
-        if not _is_chapter(docname):
-            continue
-        source = srcdir / f"{docname}.md"
-        shutil.copyfile(source, out / source.name)
-        notebook = jupytext.read(source)
-        notebook.metadata.pop("jupytext", None)
-        jupytext.write(notebook, out / f"{source.stem}.ipynb", fmt="ipynb")
-    tool = srcdir / "tools" / "student_edition.py"
-    spec = importlib.util.spec_from_file_location("student_edition", tool)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
+        if _is_chapter(docname):
+            shutil.copyfile(srcdir / f"{docname}.md", out / f"{docname.split('/')[-1]}.md")
+    _tool(srcdir, "reader_notebooks").write_all(out, outputs=True, html=Path(app.outdir), build=build, root=srcdir)
     student = Path(app.outdir) / "_downloads" / "student"
-    module.main(student)
+    _tool(srcdir, "student_edition").main(student, html=Path(app.outdir), build=build)
     shutil.move(student / "student-edition.zip", Path(app.outdir) / "_downloads" / "student-edition.zip")
     shutil.rmtree(student)
 

@@ -135,7 +135,7 @@ def intra_cdf(t: Any, L: Any, K: int) -> float | np.ndarray:
         >>> round(intra_cdf(0.0, 0.5, 10), 12)
         0.0
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     K = check_classes(K)
     t = check_positive_array(t, "t", allow_zero=True)
@@ -219,7 +219,7 @@ def bound_closed_form(L: Any, K: int, *, return_argmax: bool = False,
         >>> round(b, 4), round(s, 2)
         (0.785, 2.97)
 
-    Derived in: book/06-separability.md, §Theorem 4: the lower bound.
+    Derived in: book/06-separability.md, §The lower bound.
     """
     K = check_classes(K)
     L = check_loss_in_range(L, K, valid_loss_range(K))
@@ -282,7 +282,7 @@ def bound_threshold(L: Any, K: int, *, return_argmax: bool = False,
         >>> round(bound_threshold(0.1, 10), 4)
         0.9445
 
-    Derived in: book/06-separability.md, §Theorem 4: the lower bound.
+    Derived in: book/06-separability.md, §The lower bound.
     """
     K = check_classes(K)
     L = check_loss_in_range(L, K, valid_loss_range(K))
@@ -320,7 +320,7 @@ def p_model(L: Any, K: int, *, n: int = 1_000_000, seed: int = 0) -> MonteCarloE
         >>> abs(est - 0.9976) < 5 * se + 1e-4
         True
 
-    Derived in: book/06-separability.md, §Theorem 4: the lower bound.
+    Derived in: book/06-separability.md, §The lower bound.
     """
     K = check_classes(K)
     L = check_positive_array(L, "L")
@@ -389,7 +389,7 @@ def p_model_exact(L: Any, K: int, *, h: float = 0.1) -> float | np.ndarray:
         >>> round(p_model_exact(0.5, 10), 3)
         0.942
 
-    Derived in: book/06-separability.md, §Theorem 4: the lower bound.
+    Derived in: book/06-separability.md, §The lower bound.
     """
     from .._validate.scalars import check_real
 

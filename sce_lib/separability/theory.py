@@ -89,7 +89,7 @@ def margin_from_loss(loss: Any, K: int) -> float | np.ndarray:
         >>> round(margin_from_loss(0.1, 10), 3)
         4.449
 
-    Derived in: book/06-separability.md, §Lemma 1: the margin from the loss.
+    Derived in: book/06-separability.md, §The margin from the loss.
     """
     K = check_classes(K)
     return _out(_margin(check_positive_array(loss, "loss"), K))
@@ -121,7 +121,7 @@ def margin_cdf(s: Any, L: Any, K: int) -> float | np.ndarray:
         >>> round(margin_cdf(2.0, 1.0, 2), 4)   # logistic: 1 / (1 + e^-2)
         0.8808
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     K = check_classes(K)
     s, L = check_real_array(s, "s"), check_positive_array(L, "L")
@@ -144,7 +144,7 @@ def margin_sf(s: Any, L: Any, K: int) -> float | np.ndarray:
         >>> margin_sf(60.0, 0.5, 10)   # (K-1) e^-60 / L to leading order; 1 - margin_cdf would give 0
         1.5761...e-25
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     K = check_classes(K)
     s, L = check_real_array(s, "s"), check_positive_array(L, "L")
@@ -168,7 +168,7 @@ def margin_pdf(s: Any, L: Any, K: int) -> float | np.ndarray:
         >>> round(margin_pdf(0.0, 1.0, 2), 4)  # the logistic density at 0
         0.25
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     K = check_classes(K)
     s, L = check_real_array(s, "s"), check_positive_array(L, "L")
@@ -192,7 +192,7 @@ def margin_mean(L: Any, K: int) -> float | np.ndarray:
         >>> round(margin_mean(0.1, 10), 3)
         5.026
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     from scipy.special import digamma  # here, not at import: scipy is slow to import
 
@@ -217,7 +217,7 @@ def margin_var(L: Any) -> float | np.ndarray:
         >>> round(margin_var(1.0), 3)   # psi'(1) + pi^2/6 = pi^2/3
         3.29
 
-    Derived in: book/06-separability.md, §Proposition 3: the law of the margin.
+    Derived in: book/06-separability.md, §The law of the margin.
     """
     from scipy.special import polygamma
 
@@ -248,7 +248,7 @@ def intra_value(di: Any, dj: Any, K: int) -> float | np.ndarray:
         >>> intra_value(3.0, 1.0, 5)
         3.2
 
-    Derived in: book/06-separability.md, §Proposition 2: the values of A and E.
+    Derived in: book/06-separability.md, §The values of A and E.
     """
     K = check_classes(K)
     di, dj = check_real_array(di, "di"), check_real_array(dj, "dj")
@@ -274,7 +274,7 @@ def inter_value(dk: Any, dl: Any, K: int) -> float | np.ndarray:
         >>> inter_value(2.0, 2.0, 4)   # 2 Δ² for equal margins
         8.0
 
-    Derived in: book/06-separability.md, §Proposition 2: the values of A and E.
+    Derived in: book/06-separability.md, §The values of A and E.
     """
     K = check_classes(K)
     dk, dl = check_real_array(dk, "dk"), check_real_array(dl, "dl")

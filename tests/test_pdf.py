@@ -1,0 +1,124 @@
+"""`make pdf` (tools/pdf.py): the whole book, and the student edition without solutions, as PDFs that
+print whole.
+
+Measured, not assumed: tools/pdf.py records, after preparing the page at the printed column's width,
+how many display equations and tables are still wider than the column (none may be); the PDF itself
+is read back with pypdf: no page without any text or image (a page holding only an empty frame), no
+"(click to open)", a title page with the version, the date and the commit, every theorem title in
+the text, no TeX left unrendered, cross-references as links within the document; the student PDF has
+every exercise and no solution.
+
+(This file takes over the PDF test of tests/test_book.py; `make pdf` needs the built book, and
+its notebooks come from the execution cache.)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from _paths import BUILD, HTML, ROOT, chapters
+
+sys.path.insert(0, str(ROOT / "tools"))
+import student_edition as se  # noqa: E402
+from local_site import chromium_path  # noqa: E402
+from site_index import SiteIndex  # noqa: E402
+
+pytestmark = [pytest.mark.build, pytest.mark.browser]
+PDF = BUILD / "pdf"
+_THEOREM = re.compile(r"^````\{prf:(?:theorem|lemma|corollary|proposition|definition|algorithm)\}[ \t]*(.*)$", re.M)
+
+
+@pytest.fixture(scope="module")
+def pdf_log() -> str:
+    ci = os.environ.get("CI", "").lower() == "true"
+    if chromium_path() is None or not (HTML / "book").is_dir():
+        if ci:
+            pytest.fail("CI=true but chromium or the built book (make book) is missing")
+        pytest.skip("SKIPPED THE PDF TEST: it needs Debian's chromium and the built book (make book)")
+    proc = subprocess.run(["make", "-s", "pdf"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, "make pdf failed:\n" + "\n".join(log.splitlines()[-40:])
+    warnings = [line for line in log.splitlines() if "WARNING:" in line]
+    assert warnings == [], "the single-page build printed warnings:\n" + "\n".join(warnings)
+    return log
+
+
+@functools.cache
+def _pages(path: Path) -> list[tuple[str, int]]:
+    """(the text of each page, normalised; how many images it draws)."""
+    from pypdf import PdfReader
+
+    out = []
+    for page in PdfReader(path).pages:
+        # NFKC undoes the ligatures of the PDF's fonts (the glyph "ﬁ" is extracted as one character).
+        text = unicodedata.normalize("NFKC", page.extract_text() or "").replace("\u2019", "'")
+        resources = page.get("/Resources") or {}
+        xobjects = resources.get("/XObject") or {}
+        out.append((re.sub(r"\s+", " ", text), len(xobjects)))
+    return out
+
+
+@pytest.mark.parametrize("name", ["book", "book-student"])
+def test_nothing_overflows_and_no_page_is_an_empty_frame(pdf_log, name: str) -> None:
+    measured = json.loads((PDF / f"{name}.json").read_text(encoding="utf-8"))
+    assert measured["display_equations"] >= 50 and measured["tables"] >= 4, measured
+    assert measured["equations_overflowing"] == [], f"display equations wider than the page: {measured}"
+    assert measured["tables_overflowing"] == [], f"tables wider than the page: {measured}"
+    pages = _pages(PDF / f"{name}.pdf")
+    assert 100 <= len(pages) <= 800, f"{len(pages)} pages"
+    # A page's footer holds its number ("12 / 377"): a page with nothing else on it is empty.
+    empty = [i + 1 for i, (text, images) in enumerate(pages)
+             if images == 0 and len(re.sub(r"\d+ / \d+", "", text).strip()) < 3]
+    assert empty == [], f"{name}.pdf: pages with nothing but a frame (or nothing at all): {empty}"
+    text = " ".join(t for t, _ in pages)
+    assert "click to open" not in text.lower()
+    first = pages[0][0]
+    assert "Softmax Cross-Entropy, Executed" in first and re.search(r"version \d+\.\d+\.\d+", first), first
+    assert re.search(r"commit [0-9a-f]{7}", first) and re.search(r"\d{1,2} [A-Z][a-z]+ 20\d\d", first), first
+
+
+def test_the_book_pdf_has_every_theorem_links_and_no_raw_tex(pdf_log) -> None:
+    from pypdf import PdfReader
+
+    text = " ".join(t for t, _ in _pages(PDF / "book.pdf"))
+    titles = [t for p in chapters() for t in _THEOREM.findall(p.read_text(encoding="utf-8")) if t.strip()]
+    assert len(titles) >= 40
+    missing = []
+    for title in titles:  # the words of the title; its math is typeset, so only the text between is compared
+        words = [chunk.strip(" .,;:") for chunk in re.split(r"\$[^$]*\$", title)]
+        missing += [f"{title!r}: {w!r}" for w in words if len(w) >= 4 and re.sub(r"\s+", " ", w) not in text]
+    assert missing == [], "theorem titles missing from the PDF text:\n" + "\n".join(missing)
+    raw = [tok for tok in ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{") if tok in text]
+    assert raw == [], f"unrendered TeX in the PDF text: {raw}"
+    internal = external_local = 0
+    for page in PdfReader(PDF / "book.pdf").pages:
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            if a.get("/Subtype") != "/Link":
+                continue
+            action = a.get("/A") or {}
+            if "/Dest" in a or action.get("/S") == "/GoTo":
+                internal += 1
+            elif "127.0.0.1" in str(action.get("/URI", "")):
+                external_local += 1
+    assert internal >= 100, f"only {internal} links within the PDF: cross-references are not links"
+    assert external_local == 0, f"{external_local} links point to the server that printed the PDF"
+
+
+def test_the_student_pdf_has_every_exercise_and_no_solution(pdf_log) -> None:
+    measured = json.loads((PDF / "book-student.json").read_text(encoding="utf-8"))
+    assert measured["solutions"] == 0
+    full, student = (" ".join(t for t, _ in _pages(PDF / f"{n}.pdf")) for n in ("book", "book-student"))
+    captions = SiteIndex.read(HTML, [p.relative_to(ROOT).with_suffix("").as_posix() for p in se.chapter_paths()]).captions
+    labels = [e.label for p in se.chapter_paths() for e in se.exercises(p.read_text(encoding="utf-8"))]
+    assert labels and all(captions[lb] in student for lb in labels)
+    assert "Solution to" in full and "Solution to" not in student
