@@ -38,20 +38,6 @@ BATCH_CHAPTER = "01-softmax"          # the chapter whose notebooks the batch te
 CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)\n```", re.S)
 
 
-def _assigned(code: str) -> set[str]:
-    """Names a piece of chapter code binds (assignments, loop targets, defs, imports)."""
-    code = "\n".join(ln for ln in code.splitlines() if not ln.startswith((":", "%")))
-    names = set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
-
-
 def _loaded(code: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
@@ -87,8 +73,8 @@ def test_exercise_tests_read_what_the_solution_defines(label: str) -> None:
     source = (se.BOOK / f"{chapter}.md").read_text(encoding="utf-8")
     solution = se.solutions(source)[label]
     main_text = se.SOLUTION.sub("", source)
-    defined = set().union(*(_assigned(c) for c in CODE_CELL.findall(solution)))
-    in_main = set().union(*(_assigned(c) for c in CODE_CELL.findall(main_text)))
+    defined = set().union(*(asg._bound(c) for c in CODE_CELL.findall(solution)))
+    in_main = set().union(*(asg._bound(c) for c in CODE_CELL.findall(main_text)))
     assert tests.names and set(tests.names) <= defined, f"{label}: names the solution does not define"
     assert tests.points == ex.stars and len(tests.public) >= 1 and len(tests.hidden) >= 1
     for case in tests.public + tests.hidden:

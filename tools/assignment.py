@@ -191,9 +191,44 @@ def _insert_otter_cells(nb: nbformat.NotebookNode, after: dict[int, str], chapte
     nb.metadata["otter"] = {"assignment_name": chapter, "OK_FORMAT": True}
 
 
+_CODE_CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)\n```", re.S)
+
+
+def _bound(code: str) -> set[str]:
+    """Names a piece of code binds (assignments, loop targets, definitions, imports)."""
+    code = "\n".join(ln for ln in code.splitlines() if not ln.startswith((":", "%")))
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def names_read(tests: ExerciseTests) -> list[str]:
+    """The names an exercise's cases read that its solution in the chapter defines, in order of first use:
+    what a student's answer must define for the checks to see it."""
+    source = (se.BOOK / f"{tests.chapter}.md").read_text(encoding="utf-8")
+    bound = set().union(*(_bound(c) for c in _CODE_CELL.findall(se.solutions(source)[tests.label])))
+    order = []
+    for case in tests.public + tests.hidden:
+        local = _bound(case)                                   # the case's own helper variables
+        for node in ast.walk(ast.parse(case)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in bound - local:
+                if node.id not in order:
+                    order.append(node.id)
+    return order
+
+
 def student_notebook(path: Path) -> nbformat.NotebookNode:
-    """The chapter's student edition with a check cell after each graded ⌨ exercise's answer cell."""
-    graded = {t.label for t in chapter_tests(path.stem) if t.graded}
+    """The chapter's student edition with a check cell after each graded ⌨ exercise's answer cell, whose
+    comment names what the checks read."""
+    graded = {t.label: t for t in chapter_tests(path.stem) if t.graded}
     nb = se.student_notebook(path)
     after = {}
     for i, cell in enumerate(nb.cells):
@@ -201,6 +236,9 @@ def student_notebook(path: Path) -> nbformat.NotebookNode:
             label = cell.source.split(":", 1)[0].removeprefix("# Exercise ").strip()
             if label in graded:
                 after[i] = label
+                names = ", ".join(names_read(graded[label]))
+                cell.source += (f"\n# The check below reads the names {names} (tests/{label}.py shows how);"
+                                f"\n# the grader also runs hidden tests on them.")
     _insert_otter_cells(nb, after, path.stem)
     return nb
 
