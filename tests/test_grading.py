@@ -240,3 +240,17 @@ def test_grader_check_prints_what_a_student_reads(assignment: Path, tmp_path: Pa
     assert printed[4].startswith(f"{label} results:") and "❌ Test case failed" in printed[4]
     assert "AssertionError" in printed[4] and "A.sum(dim=1)" in printed[4]      # the failing public case
     assert not any(o.output_type == "error" for c in nb.cells for o in c.outputs)
+
+
+def test_time_limit_per_notebook_and_files_that_name_no_chapter(assignment: Path, tmp_path: Path) -> None:
+    """A notebook past its time limit (here 3 s: the kernel alone takes longer to start) scores zero with
+    the reason; a notebook of no known chapter and a file that is not JSON are listed; the batch goes on."""
+    tiny = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)")])
+    nbformat.write(tiny, tmp_path / f"slow-{BATCH_CHAPTER}.ipynb")
+    nbformat.write(tiny, tmp_path / "no-chapter.ipynb")
+    (tmp_path / f"junk-{BATCH_CHAPTER}.ipynb").write_text("not a notebook", encoding="utf-8")
+    rows = {r["submission"]: r for r in _grade(tmp_path, assignment, "--timeout 3")}
+    assert rows[f"slow-{BATCH_CHAPTER}.ipynb"]["error"] == "timed out after 3 s"
+    assert rows["no-chapter.ipynb"]["error"].startswith("unknown chapter")
+    assert rows[f"junk-{BATCH_CHAPTER}.ipynb"]["error"].startswith("malformed: NotJSONError")
+    assert {r["total"] for r in rows.values()} == {"0"}

@@ -76,6 +76,7 @@ def grade_one(submission: Path, autograder: Path, cell_timeout: int) -> dict[str
         nb = nbformat.read(submission, as_version=4)
         results_file = work / "results.pkl"
         c = Config()
+        old_cwd = os.getcwd()
         os.chdir(sub)
         gp = None
         (host, port), stop_server = start_server()
@@ -100,6 +101,7 @@ def grade_one(submission: Path, autograder: Path, cell_timeout: int) -> dict[str
             stop_server()
             if gp is not None:
                 gp.cleanup()
+            os.chdir(old_cwd)
         with open(results_file, "rb") as f:
             results = pickle.load(f)
     return {name: [float(tf.score), float(tf.possible)] for name, tf in results.results.items()}
@@ -158,10 +160,11 @@ def grade_batch(submissions: Path, autograder_dir: Path, out: Path, *, cell_time
                 if not zip_path.is_file():
                     raise ValueError(f"autograder: {zip_path} is missing; run 'make assignment' first")
                 result = tmp / f"{i}.json"
-                proc = subprocess.Popen(
-                    [sys.executable, __file__, "--one", str(path.resolve()), "--autograder-zip", str(zip_path.resolve()),
-                     "--json", str(result), "--cell-timeout", str(cell_timeout)],
-                    stdout=subprocess.DEVNULL, stderr=open(tmp / f"{i}.log", "w"), start_new_session=True)
+                with open(tmp / f"{i}.log", "w") as err_log:       # the child keeps its own handle
+                    proc = subprocess.Popen(
+                        [sys.executable, __file__, "--one", str(path.resolve()), "--autograder-zip",
+                         str(zip_path.resolve()), "--json", str(result), "--cell-timeout", str(cell_timeout)],
+                        stdout=subprocess.DEVNULL, stderr=err_log, start_new_session=True)
                 running.append((i, path, chapter, proc, started, result))
             time.sleep(0.2)
             for entry in list(running):
