@@ -34,6 +34,8 @@ help:
 	@echo "make pdf         the whole book as one PDF, _build/pdf/book.pdf, and without solutions, book-student.pdf (headless Chromium)"
 	@echo "make student     the student edition: every chapter as a notebook without solutions, in _build/student (+ a zip that runs alone)"
 	@echo "make reader      every chapter as a notebook that reads like the site in any Jupyter (outputs kept), in _build/reader"
+	@echo "make assignment  student notebooks with otter-grader check cells + autograder zips, in _build/assignment"
+	@echo "make grade SUBMISSIONS=dir   grade a folder of student notebooks (no Docker): dir/grades.csv"
 	@echo "make serve       serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make clean       remove _build, generated notebooks and caches (keeps .venv); distclean also removes .venv"
 
@@ -118,6 +120,19 @@ READER_DIR ?= _build/reader
 reader: $(STAMP)
 	@test -d _build/html || { echo "make: reader notebooks are made from the built book; run 'make book' first" >&2; exit 1; }
 	$(PY) tools/reader_notebooks.py $(READER_DIR)
+
+# Assignments for a course (otter-grader; tools/assignment.py, tools/grade.py, book/grading.md): the
+# student notebooks with check cells and otter's autograder zips; then grade a folder of submissions
+# without Docker into SUBMISSIONS/grades.csv (GRADE_ARGS="--jobs 2 --cell-timeout 600 --timeout 3600").
+.PHONY: assignment grade
+ASSIGNMENT_DIR ?= _build/assignment
+assignment: $(STAMP)
+	$(PY) tools/assignment.py $(ASSIGNMENT_DIR)
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "make: usage: make grade SUBMISSIONS=folder-of-notebooks" >&2; exit 1; }
+	@test -d $(ASSIGNMENT_DIR)/autograder || $(MAKE) --no-print-directory assignment
+	$(PY) tools/grade.py $(SUBMISSIONS) --autograder $(ASSIGNMENT_DIR)/autograder $(GRADE_ARGS)
 
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --sync book/*.md
