@@ -127,6 +127,7 @@ reader: $(STAMP)
 .PHONY: assignment grade
 ASSIGNMENT_DIR ?= _build/assignment
 assignment: $(STAMP)
+	@test -d _build/html || { echo "make: assignments are made from the built book; run 'make book' first" >&2; exit 1; }
 	$(PY) tools/assignment.py $(ASSIGNMENT_DIR)
 
 grade: $(STAMP)

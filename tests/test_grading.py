@@ -165,7 +165,7 @@ def _with_answers(student: nbformat.NotebookNode, answers: dict[str, str]) -> nb
     nb = nbformat.from_dict(json.loads(json.dumps(student)))
     for cell in nb.cells:
         for label, code in answers.items():
-            if cell.cell_type == "code" and cell.source.startswith(f"# Exercise {label}:"):
+            if cell.cell_type == "code" and cell.metadata.get("exercise") == label:
                 cell.source = code
     return nb
 

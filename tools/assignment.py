@@ -51,7 +51,9 @@ import jupytext
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reader_notebooks as rn  # noqa: E402
 import student_edition as se  # noqa: E402
+from site_index import SiteIndex  # noqa: E402
 
 ROOT = se.ROOT
 EXERCISES = ROOT / "book" / "exercises"
@@ -225,15 +227,15 @@ def names_read(tests: ExerciseTests) -> list[str]:
     return order
 
 
-def student_notebook(path: Path) -> nbformat.NotebookNode:
+def student_notebook(path: Path, site: SiteIndex) -> nbformat.NotebookNode:
     """The chapter's student edition with a check cell after each graded ⌨ exercise's answer cell, whose
     comment names what the checks read."""
     graded = {t.label: t for t in chapter_tests(path.stem) if t.graded}
-    nb = se.student_notebook(path)
+    nb = se.student_notebook(path, site)
     after = {}
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
-            label = cell.source.split(":", 1)[0].removeprefix("# Exercise ").strip()
+        if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
+            label = cell.metadata.get("exercise")
             if label in graded:
                 after[i] = label
                 names = ", ".join(names_read(graded[label]))
@@ -304,6 +306,7 @@ def autograder_zip(chapter: str, target: Path) -> Path:
 def main(out: Path, chapters: list[str] | None = None) -> dict[str, list[Path]]:
     """Writes the student, autograder and solution files for the chapters (all by default)."""
     paths = [p for p in se.chapter_paths() if chapters is None or p.stem in chapters]
+    site = SiteIndex.read(rn.BUILD / "html", rn.chapter_docs(ROOT))  # the site's numbering (make book first)
     student, autograder, solutions = out / "student", out / "autograder", out / "solutions"
     for folder in (student, autograder, solutions):
         shutil.rmtree(folder, ignore_errors=True)
@@ -316,7 +319,7 @@ def main(out: Path, chapters: list[str] | None = None) -> dict[str, list[Path]]:
                 target = student / TESTS_DIR / f"{tests.label}.py"
                 target.write_text(ok_test(tests, hidden=False), encoding="utf-8")
                 written["student"].append(target)
-        nbformat.write(student_notebook(path), student / f"{path.stem}.ipynb")
+        nbformat.write(student_notebook(path, site), student / f"{path.stem}.ipynb")
         nbformat.write(solution_notebook(path), solutions / f"{path.stem}.ipynb")
         written["student"].append(student / f"{path.stem}.ipynb")
         written["solutions"].append(solutions / f"{path.stem}.ipynb")

@@ -119,6 +119,9 @@ def student_notebook(path: Path, site: SiteIndex, build: Path = rn.BUILD) -> nbf
                             source=student_source(path.read_text(encoding="utf-8")))
     for cell in nb.cells:
         if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
+            label = re.search(r"\{\{(\S+?)\}\}", cell.source)
+            if label:  # the exercise's label, for tools (the assignment's check cells), not for the reader
+                cell.metadata["exercise"] = label[1]
             cell.source = re.sub(r"\{\{(\S+?)\}\}", lambda m: site.captions[m[1]], cell.source)
     return nb
 
