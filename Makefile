@@ -48,9 +48,14 @@ $(STAMP): requirements.txt pyproject.toml | check-python
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Local build: notebooks are re-executed only when their code cells changed (jupyter-cache).
-# Warnings are errors; a failing cell stops the build with the chapter's name and traceback.
+# Local build. First every notebook of _toc.yml whose code is not in the execution cache (jupyter-cache)
+# is executed, JOBS at a time (default: the number of cores), by tools/execute_book.py; a failing cell
+# stops the build there with the chapter's name and traceback. The cache is emptied when sce_lib,
+# requirements.txt, SCE_SEED or SCE_FULL changed. Then the book build takes every output from the
+# cache (it executes nothing); its warnings are errors.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 book: $(STAMP)
+	$(PY) tools/execute_book.py --jobs $(JOBS)
 	$(JB) build . -W -n --keep-going
 	@echo ""
 	@echo "The book is in _build/html: open _build/html/index.html, or run 'make serve'."
@@ -93,6 +98,7 @@ lab: $(VENV)/.lab-installed
 # The PDF: the single-page HTML build (all cross-references within one document), printed by Debian's
 # headless Chromium (tools/pdf.py says why not LaTeX; tests/test_pdf.py checks the result).
 pdf: $(STAMP) browser
+	$(PY) tools/execute_book.py --jobs $(JOBS)
 	$(JB) build . --builder singlehtml -W -n --keep-going
 	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book.pdf
 

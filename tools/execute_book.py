@@ -1,0 +1,273 @@
+"""Execute the book's notebooks in parallel, into the execution cache that the book build reads.
+
+    python tools/execute_book.py [--jobs N] [--cache DIR] [--report FILE] [--keep-doctrees]
+
+`make book` runs this before `jupyter-book build` (which has `execute_notebooks: cache` in
+_config.yml): every notebook of _toc.yml whose code is not in the cache is executed, N at a time
+(default: the number of cores), each in a fresh kernel whose working directory is its own folder (as
+the build runs it), with one torch/BLAS thread per kernel. The build then finds every notebook in the
+cache and executes nothing. The mechanism is jupyter-cache's own: the notebooks are added to the
+cache's project with myst-nb's reader (so the cache holds the very notebook, and hash, that myst-nb
+looks up) and executed by jupyter-cache's parallel worker (`ExecutionWorkerLocalMProc`, the worker of
+`jcache project execute --executor local-parallel`), in a pool whose size is settable (jupyter-cache's
+executor always uses every core) and which starts the longest notebooks first (by their last run).
+
+The cache keys a notebook on its code cells only. What else decides what a notebook prints, the
+library the chapters import (sce_lib), the pinned versions (requirements.txt) and the environment
+variables SCE_SEED, SCE_FULL, OMP_NUM_THREADS and MKL_NUM_THREADS, is hashed into an execution key kept
+next to the cache; when it changes the cache is emptied (and Sphinx's doctrees with it, so that every
+page is read again with its new outputs) and every notebook is executed again.
+
+A failing cell stops `make book`: the script prints each failing notebook's name and traceback and
+exits with status 1. Outputs written to stderr are listed (the build, with `stderr_output: error`,
+fails on them, naming the chapter). Kernels use IPC sockets (tools/kernels.py), so ipykernel's
+"running over TCP without encryption" warning is not printed.
+
+The report (default _build/execution-report.json) records, for the last run, the number of
+processes, the wall time, and each notebook's execution time and result; `cold` keeps the last run
+that executed every notebook (the status page shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from jupyter_cache import get_cache
+from jupyter_cache.base import JupyterCacheAbstract, ProjectNb
+from jupyter_cache.executors.base import JupyterExecutorAbstract
+from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
+from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
+from myst_nb.core.read import is_myst_markdown_notebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernels import ipc_kernel_config  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+CACHE = BUILD / ".jupyter_cache"      # where myst-nb looks (jupyter-book's default, `cache:` unset)
+DOCTREES = BUILD / ".doctrees"        # Sphinx's environment and doctrees (jupyter-book's layout)
+REPORT = BUILD / "execution-report.json"
+KEY_FILE = "sce-execution-key.json"
+# myst-nb's own reader, registered with jupyter-cache as a plugin: the notebook added to the cache is
+# the one myst-nb reads during the build, so both compute the same hash.
+READ_DATA = {"type": "plugin", "name": "myst_nb_md"}
+KEY_ENV = ("SCE_SEED", "SCE_FULL", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """Every page of _toc.yml that the build executes: a MyST notebook (.md with a jupytext header
+    naming the myst format, as myst-nb decides) or an .ipynb, in the order of the table of contents."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    found = []
+    for docname in parse_toc_yaml(str(root / "_toc.yml")):
+        for suffix in (".md", ".ipynb"):
+            path = root / f"{docname}{suffix}"
+            if path.is_file() and (suffix == ".ipynb" or is_myst_markdown_notebook(path.read_text(encoding="utf-8"))):
+                found.append(path)
+                break
+    return found
+
+
+def execution_key(root: Path = ROOT) -> dict[str, str]:
+    """What a notebook's outputs depend on besides its code: sce_lib's source, the pinned versions,
+    and the environment variables that change what the chapters compute."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "sce_lib").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    key = {"sce_lib": digest.hexdigest()}
+    req = root / "requirements.txt"
+    key["requirements.txt"] = hashlib.sha256(req.read_bytes()).hexdigest() if req.is_file() else ""
+    key.update({name: os.environ.get(name, "") for name in KEY_ENV})
+    return key
+
+
+def open_cache(path: Path, key: dict[str, str], doctrees: Path | None) -> tuple[JupyterCacheAbstract, str | None]:
+    """The cache at `path`, emptied first when it was filled under another execution key (then
+    Sphinx's doctrees are removed too, so that the build reads every page again). Returns the cache
+    and, when it was emptied, why."""
+    key_file = path / KEY_FILE
+    stored = json.loads(key_file.read_text(encoding="utf-8")) if key_file.is_file() else None
+    reason = None
+    if path.exists() and stored != key:
+        changed = sorted(k for k in key if stored is None or stored.get(k) != key[k]) if stored else ["(no key)"]
+        reason = "changed since the cache was filled: " + ", ".join(changed)
+        shutil.rmtree(path)
+        if doctrees is not None:
+            shutil.rmtree(doctrees, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    cache = get_cache(str(path))
+    key_file.write_text(json.dumps(key, indent=1), encoding="utf-8")
+    return cache, reason
+
+
+class Worker(ExecutionWorkerLocalMProc):
+    """jupyter-cache's parallel worker (executes in the notebook's folder and caches the result),
+    with the kernel on IPC sockets."""
+
+    @staticmethod
+    def execute(project_nb: ProjectNb, data: ProcessData) -> ExecutionResult:
+        # jupyter-cache's worker also logs a failing cell as a warning; execute_book prints it once.
+        multiprocessing.get_logger().setLevel(logging.ERROR)
+        with ipc_kernel_config() as config:
+            return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent),
+                                       timeout=data.timeout, allow_errors=data.allow_errors, config=config)
+
+
+class ParallelExecutor(JupyterExecutorAbstract):
+    """jupyter-cache's local-parallel executor with a settable number of processes, which hands out
+    one notebook at a time, in the order given (longest first balances the load)."""
+
+    def __init__(self, cache: JupyterCacheAbstract, jobs: int, on_done=None) -> None:
+        super().__init__(cache)
+        self.jobs = jobs
+        self.on_done = on_done or (lambda code, uri: None)
+
+    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False,
+                      force=False) -> dict[str, int]:
+        records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
+        if filter_uris is not None:  # keep the caller's order
+            rank = {uri: i for i, uri in enumerate(filter_uris)}
+            records.sort(key=lambda r: rank.get(r.uri, len(rank)))
+        tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
+        results: dict[str, int] = {}
+        if not tasks:
+            return results
+        with multiprocessing.Pool(min(self.jobs, len(tasks))) as pool:
+            for code, uri in pool.imap_unordered(Worker(), tasks, chunksize=1):
+                results[uri] = code
+                self.on_done(code, uri)
+        return results
+
+
+def _stderr_outputs(nb) -> list[str]:
+    return [f"cell {i}: {out.get('text', '')[:300].strip()}"
+            for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.get("output_type") == "stream" and out.get("name") == "stderr"]
+
+
+def _read_config(root: Path) -> dict:
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    return config.get("execute", {}) or {}
+
+
+def _rel(path: Path | str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT, doctrees: Path | None = DOCTREES,
+                 root: Path = ROOT, log=print) -> int:
+    """Execute what the cache lacks; write the report; return 0, or 1 if a notebook failed."""
+    settings = _read_config(root)
+    mode = settings.get("execute_notebooks", "auto")
+    if mode != "cache":
+        log(f"execute_book: _config.yml has execute_notebooks: {mode}, not cache; nothing executed here")
+        return 0
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per kernel: the same numbers everywhere
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    paths = toc_notebooks(root)
+    cache, reason = open_cache(cache_path, execution_key(root), doctrees)
+    if reason:
+        log(f"execute_book: {reason}; the cache was emptied")
+    uris = [str(p.resolve()) for p in paths]
+    for uri in uris:
+        cache.add_nb_to_project(uri, read_data=READ_DATA)
+    previous = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    last_seconds = {name: entry.get("seconds") or 0.0 for name, entry in previous.get("notebooks", {}).items()}
+    todo = [r.uri for r in cache.list_unexecuted(filter_uris=uris)]
+    # Longest first, by the last run's times; a notebook never timed yet counts as long as its source.
+    todo.sort(key=lambda u: (last_seconds.get(_rel(u, root), 0.0), Path(u).stat().st_size), reverse=True)
+    seed = os.environ.get("SCE_SEED", "0") or "0"
+    full = os.environ.get("SCE_FULL", "0") or "0"
+    jobs = max(1, jobs)
+    notebooks: dict[str, dict] = {}
+    for uri in uris:
+        notebooks[_rel(uri, root)] = {"executed": False, "seconds": None, "error": None, "stderr": []}
+    if not todo:
+        log(f"execute_book: all {len(uris)} notebooks are in the cache ({_rel(cache_path, root)}); nothing to execute")
+        return 0
+    log(f"execute_book: executing {len(todo)} of {len(uris)} notebooks on {min(jobs, len(todo))} processes "
+        f"(SCE_SEED={seed}{', SCE_FULL=' + full if full != '0' else ''}) into {_rel(cache_path, root)}")
+    done = []
+
+    def on_done(code: int, uri: str) -> None:
+        done.append(uri)
+        entry = notebooks[_rel(uri, root)]
+        entry["executed"] = True
+        if code == 0:
+            record = cache.get_cached_project_nb(uri)
+            entry["seconds"] = round(record.data.get("execution_seconds", 0.0), 2)
+            entry["stderr"] = _stderr_outputs(cache.get_cache_bundle(record.pk).nb)
+            verdict = f"{entry['seconds']:6.1f} s" + (f"  ({len(entry['stderr'])} output(s) on stderr)" if entry["stderr"] else "")
+        else:
+            tb = cache.get_project_record(uri).traceback if code == 1 else None
+            if tb and "CellExecutionError: " in tb:  # the cell and the kernel's traceback, not the executor's
+                tb = tb.split("CellExecutionError: ", 1)[1]
+            entry["error"] = tb or "the executor failed before the notebook ran (see the log above)"
+            verdict = "FAILED"
+        log(f"  [{len(done)}/{len(todo)}] {_rel(uri, root):40s} {verdict}", flush=True)
+
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    executor = ParallelExecutor(cache, jobs, on_done)
+    executor.run_and_cache(filter_uris=todo, timeout=settings.get("timeout", 300),
+                           allow_errors=bool(settings.get("allow_errors", False)))
+    wall = time.perf_counter() - start
+    executed = {name: e for name, e in notebooks.items() if e["executed"]}
+    total = sum(e["seconds"] or 0.0 for e in executed.values())
+    run = {"started": started, "jobs": min(jobs, len(todo)), "cpus": os.cpu_count(), "seed": seed, "full": full,
+           "wall_s": round(wall, 1), "sum_s": round(total, 1), "executed": len(executed), "of": len(uris),
+           "notebooks": {**{n: {**e, "seconds": last_seconds.get(n)} for n, e in notebooks.items() if not e["executed"]},
+                         **executed}}
+    failed = {name: e["error"] for name, e in executed.items() if e["error"]}
+    report = {**run, "cold": run if len(executed) == len(uris) and not failed else previous.get("cold")}
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    log(f"execute_book: {len(executed)} notebooks in {wall:.1f} s of wall time on {run['jobs']} processes "
+        f"(one after another: {total:.1f} s)")
+    for name, entry in executed.items():
+        for line in entry["stderr"]:
+            log(f"execute_book: {name} wrote to stderr (the build fails on this): {line}")
+    for name, tb in failed.items():
+        log(f"\nexecute_book: {name} FAILED: a cell raised\n{tb}")
+    if failed:
+        log(f"execute_book: {len(failed)} notebook(s) failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="processes (kernels) at a time; default: the number of cores")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (with _toc.yml, _config.yml)")
+    parser.add_argument("--cache", type=Path, help="the jupyter-cache folder (default: the build's, _build/.jupyter_cache)")
+    parser.add_argument("--report", type=Path, help="the JSON report (default: _build/execution-report.json)")
+    parser.add_argument("--keep-doctrees", action="store_true",
+                        help="do not remove _build/.doctrees when the execution key changed (for a cache that "
+                             "the book build does not read)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    build = root / "_build"
+    return execute_book(args.jobs, (args.cache or build / CACHE.name).resolve(),
+                        (args.report or build / REPORT.name).resolve(),
+                        None if args.keep_doctrees else build / DOCTREES.name, root=root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
