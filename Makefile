@@ -16,6 +16,8 @@ PORT    ?= 8000
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# Notebooks executed at a time by make book / pdf / test (one kernel, one thread each): the cores.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 # Python 3.11 (3.11.5 or newer: some pinned packages need it) is required; torch 2.13.0's wheel on the
 # build machines is for 3.11. The first of python3.11 / python3 on PATH that qualifies is used.
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
@@ -53,7 +55,6 @@ $(STAMP): requirements.txt pyproject.toml | check-python
 # stops the build there with the chapter's name and traceback. The cache is emptied when sce_lib,
 # requirements.txt, SCE_SEED or SCE_FULL changed. Then the book build takes every output from the
 # cache (it executes nothing); its warnings are errors.
-JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 book: $(STAMP)
 	$(PY) tools/execute_book.py --jobs $(JOBS)
 	$(JB) build . -W -n --keep-going
@@ -69,8 +70,11 @@ browser:
 	elif command -v chromium >/dev/null 2>&1; then :; \
 	else echo "make: chromium is not installed and cannot be installed here (needs apt-get as root): the browser test will be skipped"; fi
 
+# tests/test_book.py executes every notebook under the default seed (the strict build), under each
+# offset of TEST_SEEDS, and once more under the default seed (reproducibility), JOBS at a time.
+TEST_SEEDS ?= 1
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" $(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)

@@ -84,12 +84,6 @@ def cached_notebook(cache: Path, path: Path) -> nbformat.NotebookNode | None:
     return store.get_cache_bundle(record.pk).nb
 
 
-def built_notebook(path: Path) -> nbformat.NotebookNode | None:
-    """The notebook the last build executed for this chapter, if there is one."""
-    executed = BUILD / "jupyter_execute" / path.relative_to(ROOT).with_suffix(".ipynb")
-    return nbformat.read(executed, as_version=4) if executed.is_file() else None
-
-
 def printed_text(nb: nbformat.NotebookNode) -> list[str]:
     """What each code cell shows as text: its stdout joined (stream chunking varies between runs)
     and its plain-text, LaTeX and Markdown results. Images are left out (PNG bytes carry metadata)."""
