@@ -31,7 +31,8 @@ def execute_book(cache: Path, report: Path, seed: str | None = None, *, jobs: in
                  background: bool = False) -> subprocess.CompletedProcess | subprocess.Popen:
     """tools/execute_book.py into a fresh `cache` (dropped first), every notebook of _toc.yml,
     `jobs` at a time, under SCE_SEED=`seed` (default: the environment's). A cache other than the
-    build's leaves Sphinx's doctrees alone."""
+    build's leaves Sphinx's doctrees alone. In the background it runs at a lower priority (nice 10),
+    so that the browser test and the PDF, which have timeouts, get the cores first."""
     shutil.rmtree(cache, ignore_errors=True)
     report.unlink(missing_ok=True)
     env = dict(os.environ)
@@ -41,7 +42,9 @@ def execute_book(cache: Path, report: Path, seed: str | None = None, *, jobs: in
     if cache.resolve() != CACHE.resolve():
         cmd.append("--keep-doctrees")
     if background:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        nice = shutil.which("nice")
+        return subprocess.Popen([nice, "-n", "10", *cmd] if nice else cmd, cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=3600)
 

@@ -224,7 +224,10 @@ def test_status_page_has_execution_table(strict_build) -> None:
     assert cold["started"] == report["started"] and cold["executed"] == len(toc_notebooks())
     assert 0 < cold["wall_s"] <= cold["sum_s"] * 1.05 + 5, "the parallel execution took longer than one after another"
     assert (f"executed all {cold['executed']} notebooks on {cold['jobs']} processes" in status
-            and f"in {cold['wall_s']:.1f} s of wall time" in status), "the status page lacks the cold build's wall time"
+            and f"in {cold['wall_s']:.1f} s of wall time" in status), "the status page lacks the execution's wall time"
+    assert cold["wall_s"] < cold.get("build_wall_s", 0) < 3600
+    assert (f"The whole cold build, from the start of the execution to the last page written, took "
+            f"{cold['build_wall_s']:.1f} s.") in status, "the status page lacks the cold build's total wall time"
     for name, entry in cold["notebooks"].items():
         assert re.search(rf"<p>{re.escape(name)}</p></td>\s*<td[^>]*><p>{entry['seconds']:.1f}</p>", status), (
             f"the status page lacks {name}'s execution time")

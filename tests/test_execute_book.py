@@ -4,7 +4,8 @@ folder built with the project's own _config.yml and extensions (tests/test_build
 * a failing cell stops it with the chapter's name and the traceback, and no kernel warns about its
   transport;
 * the book build then takes every notebook from the cache (it executes nothing), each notebook ran
-  in its own folder, and a second run executes nothing;
+  in its own folder, the page with the ``{execution-report}`` directive (the status page) shows the
+  cold build's wall time, and a second run executes nothing;
 * a change of SCE_SEED or of sce_lib empties the cache, and every notebook runs again.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,14 +35,15 @@ def _cell(code: str) -> str:
 
 
 def _execute(root: Path, **env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SCE_CACHE_DIR": str(root / "sce-cache"), **env}  # the order hint stays in tmp_path
     return subprocess.run([sys.executable, str(TOOL), "--root", str(root), "--jobs", "2"], cwd=root,
-                          capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+                          capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture
 def small_book(tmp_path: Path) -> Path:
     root = _mini_book(tmp_path, {
-        "start": "# Start\n\nText.\n",
+        "start": "# Start\n\n```{execution-report}\n```\n",
         "first": NOTEBOOK_HEADER + "\n# First\n" + _cell(
             "import os\nfrom pathlib import Path\nassert Path.cwd().name == 'book', Path.cwd()\n"
             "print('seed', os.environ.get('SCE_SEED', '0'))"),
@@ -78,10 +81,15 @@ def test_the_build_takes_every_notebook_from_the_cache(small_book: Path) -> None
     assert "Executing notebook" not in log and log.count("Using cached notebook") == 2, log[-3000:]
     built = cached_notebook(small_book / "_build" / ".jupyter_cache", small_book / "book" / "first.md")
     assert built is not None and "seed 0" in [c for c in built.cells if c.cell_type == "code"][-1].outputs[0]["text"]
+    start = (small_book / "_build" / "html" / "book" / "start.html").read_text(encoding="utf-8")
+    assert "executed all 2 notebooks on 2 processes" in start  # the status page's directive
+    assert re.search(r"The whole cold build, from the start of the execution to the last page written, took "
+                     r"\d+\.\d s\.", start), "the cold build's total wall time is not on the page"
     again = _execute(small_book)
     assert again.returncode == 0 and "nothing to execute" in again.stdout, again.stdout + again.stderr
     report = json.loads((small_book / "_build" / "execution-report.json").read_text(encoding="utf-8"))
     assert report["cold"]["executed"] == 2 and report["cold"]["jobs"] == 2
+    assert report["cold"]["wall_s"] < report["cold"]["build_wall_s"] < 600
     assert set(report["cold"]["notebooks"]) == {"book/first.md", "book/second.md"}
 
 

@@ -62,6 +62,10 @@ KEY_FILE = "sce-execution-key.json"
 # myst-nb's own reader, registered with jupyter-cache as a plugin: the notebook added to the cache is
 # the one myst-nb reads during the build, so both compute the same hash.
 READ_DATA = {"type": "plugin", "name": "myst_nb_md"}
+# The order hint (each notebook's last execution time) is kept where sce_lib keeps generated data, so
+# that a fresh clone on the same machine starts the longest notebooks first too.
+TIMES = Path(os.environ.get("SCE_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+             / "sce_lib") / "execution-times.json"
 KEY_ENV = ("SCE_SEED", "SCE_FULL", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -158,6 +162,23 @@ def _stderr_outputs(nb) -> list[str]:
             for out in cell.get("outputs", []) if out.get("output_type") == "stream" and out.get("name") == "stderr"]
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    try:  # write, then rename: two runs at the same time never leave half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: no order hint
+
+
 def _read_config(root: Path) -> dict:
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     return config.get("execute", {}) or {}
@@ -178,6 +199,7 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     if mode != "cache":
         log(f"execute_book: _config.yml has execute_notebooks: {mode}, not cache; nothing executed here")
         return 0
+    started = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per kernel: the same numbers everywhere
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     paths = toc_notebooks(root)
@@ -189,9 +211,11 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
         cache.add_nb_to_project(uri, read_data=READ_DATA)
     previous = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     last_seconds = {name: entry.get("seconds") or 0.0 for name, entry in previous.get("notebooks", {}).items()}
+    history = _read_json(TIMES)
     todo = [r.uri for r in cache.list_unexecuted(filter_uris=uris)]
-    # Longest first, by the last run's times; a notebook never timed yet counts as long as its source.
-    todo.sort(key=lambda u: (last_seconds.get(_rel(u, root), 0.0), Path(u).stat().st_size), reverse=True)
+    # Longest first, by the last times measured on this machine (any clone, any seed); a notebook never
+    # timed here counts by the size of its source (a poor guess: the first build's order).
+    todo.sort(key=lambda u: (history.get(_rel(u, root), 0.0), Path(u).stat().st_size), reverse=True)
     seed = os.environ.get("SCE_SEED", "0") or "0"
     full = os.environ.get("SCE_FULL", "0") or "0"
     jobs = max(1, jobs)
@@ -222,7 +246,6 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
             verdict = "FAILED"
         log(f"  [{len(done)}/{len(todo)}] {_rel(uri, root):40s} {verdict}", flush=True)
 
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     executor = ParallelExecutor(cache, jobs, on_done)
     executor.run_and_cache(filter_uris=todo, timeout=settings.get("timeout", 300),
@@ -231,6 +254,7 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     executed = {name: e for name, e in notebooks.items() if e["executed"]}
     total = sum(e["seconds"] or 0.0 for e in executed.values())
     run = {"started": started, "jobs": min(jobs, len(todo)), "cpus": os.cpu_count(), "seed": seed, "full": full,
+           "finished": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
            "wall_s": round(wall, 1), "sum_s": round(total, 1), "executed": len(executed), "of": len(uris),
            "notebooks": {**{n: {**e, "seconds": last_seconds.get(n)} for n, e in notebooks.items() if not e["executed"]},
                          **executed}}
@@ -238,6 +262,7 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     report = {**run, "cold": run if len(executed) == len(uris) and not failed else previous.get("cold")}
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    _write_json(TIMES, {**history, **{n: e["seconds"] for n, e in executed.items() if e["seconds"]}})
     log(f"execute_book: {len(executed)} notebooks in {wall:.1f} s of wall time on {run['jobs']} processes "
         f"(one after another: {total:.1f} s)")
     for name, entry in executed.items():
