@@ -26,8 +26,8 @@ PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/nu
 .PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student pdf lab
 
 help:
-	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
-	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
+	@echo "make book        build the executed book into _build/html (creates .venv on first use; JOBS=n chapters at a time, default: the cores)"
+	@echo "make test        run every test: library, chapters (default seed and TEST_SEEDS=\"1\"), sources, strict build, headless browser"
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
 	@echo "make notebooks   write the paired .ipynb next to each chapter (for Jupyter or download)"

@@ -19,12 +19,13 @@ execution cache. Each execution serves several checks:
    request left 127.0.0.1, that no page logged a console error and that no image is broken; a
    screenshot of each page goes to _build/screenshots/.
 2. Under each other seed offset of SCE_TEST_SEEDS (default "1"; `make test TEST_SEEDS="3 7"`), into
-   a cache of its own, while the browser and the PDF run: every chapter executes (its assertions are
-   its theorems' checks, and a statement about a random experiment must hold for every seed) and
-   writes nothing to stderr.
-3. Under the default seed once more, into a cache of its own: every chapter prints exactly what the
-   build printed (reproducibility: seeds fixed; one thread per process fixes the order of
-   floating-point reductions). Two executions under one seed are the least this check needs.
+   a cache of its own, in the background at a lower priority (nice 10), alongside 1 and the browser
+   and PDF checks: every chapter executes (its assertions are its theorems' checks, and a statement
+   about a random experiment must hold for every seed) and writes nothing to stderr.
+3. Under the default seed once more, into a cache of its own, after 2 and like it in the background:
+   every chapter prints exactly what the build printed (reproducibility: seeds fixed; one thread per
+   process fixes the order of floating-point reductions). Two executions under one seed are the least
+   this check needs.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def _rel(path: Path) -> str:
 
 @dataclass
 class LaterRuns:
-    """The executions after the build, one after another (each one in parallel), in a thread, so
-    that the browser test and the PDF run meanwhile: name -> (cache, report, seed)."""
+    """The executions besides the strict build's, one after another (each one in parallel), in a
+    thread, so that the build, the browser test and the PDF run meanwhile: name -> (cache, report, seed)."""
 
     runs: dict[str, tuple[Path, Path, str]]
     logs: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -96,15 +97,20 @@ class LaterRuns:
 
 @pytest.fixture(scope="module")
 def book_runs():
-    """The strict build (execution under the default seed, then the book build), and then, started in
-    the background, the executions under the other seeds and once more under the default seed."""
-    execution, build = run_strict_build()
+    """The strict build (execution under the default seed, then the book build) and, in the
+    background at a lower priority, the executions under the other seeds and once more under the
+    default seed: they take the cores the strict build leaves idle (its last notebook, Sphinx) and
+    run on while the browser test and the PDF run."""
     runs = {f"seed {k}": (BUILD / f".jupyter_cache-seed-{k}", BUILD / f"execution-report-seed-{k}.json", k)
             for k in OTHER_SEEDS}
     runs["again"] = (BUILD / ".jupyter_cache-again", BUILD / "execution-report-again.json", SEED)
+    BUILD.mkdir(exist_ok=True)
     later = LaterRuns(runs)
-    yield execution, build, later
-    later.stop()
+    try:
+        execution, build = run_strict_build()
+        yield execution, build, later
+    finally:
+        later.stop()
 
 
 @pytest.fixture(scope="module")

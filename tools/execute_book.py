@@ -1,6 +1,6 @@
 """Execute the book's notebooks in parallel, into the execution cache that the book build reads.
 
-    python tools/execute_book.py [--jobs N] [--cache DIR] [--report FILE] [--keep-doctrees]
+    python tools/execute_book.py [--jobs N] [--root DIR] [--cache DIR] [--report FILE] [--keep-doctrees]
 
 `make book` runs this before `jupyter-book build` (which has `execute_notebooks: cache` in
 _config.yml): every notebook of _toc.yml whose code is not in the cache is executed, N at a time
@@ -10,7 +10,8 @@ cache and executes nothing. The mechanism is jupyter-cache's own: the notebooks 
 cache's project with myst-nb's reader (so the cache holds the very notebook, and hash, that myst-nb
 looks up) and executed by jupyter-cache's parallel worker (`ExecutionWorkerLocalMProc`, the worker of
 `jcache project execute --executor local-parallel`), in a pool whose size is settable (jupyter-cache's
-executor always uses every core) and which starts the longest notebooks first (by their last run).
+executor always uses every core) and which starts the longest notebooks first (by the last times
+measured on this machine, kept in ~/.cache/sce_lib/execution-times.json; never timed: by size).
 
 The cache keys a notebook on its code cells only. What else decides what a notebook prints, the
 library the chapters import (sce_lib), the pinned versions (requirements.txt) and the environment
