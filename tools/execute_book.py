@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
-import multiprocessing
 import os
 import shutil
 import sys
@@ -44,15 +42,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
-from jupyter_cache import get_cache
-from jupyter_cache.base import JupyterCacheAbstract, ProjectNb
-from jupyter_cache.executors.base import JupyterExecutorAbstract
-from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
-from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
-from myst_nb.core.read import is_myst_markdown_notebook
 
+# jupyter-cache, myst-nb and Sphinx are imported only when there is something to do: a rebuild
+# with no change (the stamp below matches) costs a fraction of a second here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kernels import ipc_kernel_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -60,6 +53,7 @@ CACHE = BUILD / ".jupyter_cache"      # where myst-nb looks (jupyter-book's defa
 DOCTREES = BUILD / ".doctrees"        # Sphinx's environment and doctrees (jupyter-book's layout)
 REPORT = BUILD / "execution-report.json"
 KEY_FILE = "sce-execution-key.json"
+STAMP_FILE = "sce-execution-stamp.json"
 # myst-nb's own reader, registered with jupyter-cache as a plugin: the notebook added to the cache is
 # the one myst-nb reads during the build, so both compute the same hash.
 READ_DATA = {"type": "plugin", "name": "myst_nb_md"}
@@ -73,6 +67,7 @@ KEY_ENV = ("SCE_SEED", "SCE_FULL", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 def toc_notebooks(root: Path = ROOT) -> list[Path]:
     """Every page of _toc.yml that the build executes: a MyST notebook (.md with a jupytext header
     naming the myst format, as myst-nb decides) or an .ipynb, in the order of the table of contents."""
+    from myst_nb.core.read import is_myst_markdown_notebook
     from sphinx_external_toc.parsing import parse_toc_yaml
 
     found = []
@@ -99,7 +94,23 @@ def execution_key(root: Path = ROOT) -> dict[str, str]:
     return key
 
 
-def open_cache(path: Path, key: dict[str, str], doctrees: Path | None) -> tuple[JupyterCacheAbstract, str | None]:
+def _stamp(root: Path, key: dict[str, str], notebooks: list[str]) -> dict:
+    """What a run that left every notebook in the cache saw: the execution key, the table of contents,
+    and each notebook's size and modification time. The same stamp again means nothing to do, known
+    without reading a notebook or the cache (a rebuild with no change stays fast)."""
+    files = {}
+    for name in notebooks:
+        try:
+            info = (root / name).stat()
+        except OSError:
+            return {}
+        files[name] = [info.st_size, info.st_mtime_ns]
+    toc = root / "_toc.yml"
+    return {"key": key, "toc": hashlib.sha256(toc.read_bytes()).hexdigest() if toc.is_file() else "",
+            "notebooks": notebooks, "files": files}
+
+
+def open_cache(path: Path, key: dict[str, str], doctrees: Path | None):
     """The cache at `path`, emptied first when it was filled under another execution key (then
     Sphinx's doctrees are removed too, so that the build reads every page again). Returns the cache
     and, when it was emptied, why."""
@@ -112,49 +123,12 @@ def open_cache(path: Path, key: dict[str, str], doctrees: Path | None) -> tuple[
         shutil.rmtree(path)
         if doctrees is not None:
             shutil.rmtree(doctrees, ignore_errors=True)
+    from jupyter_cache import get_cache
+
     path.mkdir(parents=True, exist_ok=True)
     cache = get_cache(str(path))
     key_file.write_text(json.dumps(key, indent=1), encoding="utf-8")
     return cache, reason
-
-
-class Worker(ExecutionWorkerLocalMProc):
-    """jupyter-cache's parallel worker (executes in the notebook's folder and caches the result),
-    with the kernel on IPC sockets."""
-
-    @staticmethod
-    def execute(project_nb: ProjectNb, data: ProcessData) -> ExecutionResult:
-        # jupyter-cache's worker also logs a failing cell as a warning; execute_book prints it once.
-        multiprocessing.get_logger().setLevel(logging.ERROR)
-        with ipc_kernel_config() as config:
-            return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent),
-                                       timeout=data.timeout, allow_errors=data.allow_errors, config=config)
-
-
-class ParallelExecutor(JupyterExecutorAbstract):
-    """jupyter-cache's local-parallel executor with a settable number of processes, which hands out
-    one notebook at a time, in the order given (longest first balances the load)."""
-
-    def __init__(self, cache: JupyterCacheAbstract, jobs: int, on_done=None) -> None:
-        super().__init__(cache)
-        self.jobs = jobs
-        self.on_done = on_done or (lambda code, uri: None)
-
-    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False,
-                      force=False) -> dict[str, int]:
-        records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
-        if filter_uris is not None:  # keep the caller's order
-            rank = {uri: i for i, uri in enumerate(filter_uris)}
-            records.sort(key=lambda r: rank.get(r.uri, len(rank)))
-        tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
-        results: dict[str, int] = {}
-        if not tasks:
-            return results
-        with multiprocessing.Pool(min(self.jobs, len(tasks))) as pool:
-            for code, uri in pool.imap_unordered(Worker(), tasks, chunksize=1):
-                results[uri] = code
-                self.on_done(code, uri)
-        return results
 
 
 def _stderr_outputs(nb) -> list[str]:
@@ -203,8 +177,15 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     started = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per kernel: the same numbers everywhere
     os.environ.setdefault("MKL_NUM_THREADS", "1")
+    key = execution_key(root)
+    stamp_path = cache_path / STAMP_FILE
+    stamp = _read_json(stamp_path)
+    if stamp and stamp == _stamp(root, key, stamp.get("notebooks", [])):
+        log(f"execute_book: all {len(stamp['notebooks'])} notebooks are in the cache ({_rel(cache_path, root)}), "
+            "none changed; nothing to execute")
+        return 0
     paths = toc_notebooks(root)
-    cache, reason = open_cache(cache_path, execution_key(root), doctrees)
+    cache, reason = open_cache(cache_path, key, doctrees)
     if reason:
         log(f"execute_book: {reason}; the cache was emptied")
     uris = [str(p.resolve()) for p in paths]
@@ -225,6 +206,7 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
         notebooks[_rel(uri, root)] = {"executed": False, "seconds": None, "error": None, "stderr": []}
     if not todo:
         log(f"execute_book: all {len(uris)} notebooks are in the cache ({_rel(cache_path, root)}); nothing to execute")
+        _write_json(stamp_path, _stamp(root, key, [_rel(u, root) for u in uris]))
         return 0
     log(f"execute_book: executing {len(todo)} of {len(uris)} notebooks on {min(jobs, len(todo))} processes "
         f"(SCE_SEED={seed}{', SCE_FULL=' + full if full != '0' else ''}) into {_rel(cache_path, root)}")
@@ -248,6 +230,8 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
         log(f"  [{len(done)}/{len(todo)}] {_rel(uri, root):40s} {verdict}", flush=True)
 
     start = time.perf_counter()
+    from parallel_executor import ParallelExecutor
+
     executor = ParallelExecutor(cache, jobs, on_done)
     executor.run_and_cache(filter_uris=todo, timeout=settings.get("timeout", 300),
                            allow_errors=bool(settings.get("allow_errors", False)))
@@ -274,6 +258,7 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     if failed:
         log(f"execute_book: {len(failed)} notebook(s) failed: {', '.join(failed)}")
         return 1
+    _write_json(stamp_path, _stamp(root, key, [_rel(u, root) for u in uris]))
     return 0
 
 
