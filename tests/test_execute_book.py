@@ -87,8 +87,12 @@ def test_the_build_takes_every_notebook_from_the_cache(small_book: Path) -> None
                      r"\d+\.\d s\.", start), "the cold build's total wall time is not on the page"
     again = _execute(small_book)
     assert again.returncode == 0 and "nothing to execute" in again.stdout, again.stdout + again.stderr
+    second = small_book / "book" / "second.md"  # a change of code: that notebook, and only it, runs again
+    second.write_text(second.read_text(encoding="utf-8").replace("range(10)", "range(11)"), encoding="utf-8")
+    changed = _execute(small_book)
+    assert changed.returncode == 0 and "executing 1 of 2 notebooks" in changed.stdout, changed.stdout + changed.stderr
     report = json.loads((small_book / "_build" / "execution-report.json").read_text(encoding="utf-8"))
-    assert report["cold"]["executed"] == 2 and report["cold"]["jobs"] == 2
+    assert report["executed"] == 1 and report["cold"]["executed"] == 2 and report["cold"]["jobs"] == 2
     assert report["cold"]["wall_s"] < report["cold"]["build_wall_s"] < 600
     assert set(report["cold"]["notebooks"]) == {"book/first.md", "book/second.md"}
 
