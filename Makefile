@@ -16,6 +16,8 @@ PORT    ?= 8000
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 BENCH_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# Notebooks executed at a time by make book / pdf / test (one kernel, one thread each): the cores.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 # Python 3.11 (3.11.5 or newer: some pinned packages need it) is required; torch 2.13.0's wheel on the
 # build machines is for 3.11. The first of python3.11 / python3 on PATH that qualifies is used.
 PY311_OK := import sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.version_info[2] >= 5))
@@ -24,8 +26,8 @@ PYTHON  ?= $(shell for c in python3.11 python3; do p=$$(command -v $$c 2>/dev/nu
 .PHONY: help book test bench mutation notebooks serve clean distclean venv browser check-python student reader pdf lab gpu-check
 
 help:
-	@echo "make book        build the executed book into _build/html (creates .venv on first use)"
-	@echo "make test        run every test: library, chapters, sources, strict build, headless browser"
+	@echo "make book        build the executed book into _build/html (creates .venv on first use; JOBS=n chapters at a time, default: the cores)"
+	@echo "make test        run every test: library, chapters (default seed and TEST_SEEDS=\"1\"), sources, strict build, headless browser"
 	@echo "make bench       run the benchmarks (sce_lib vs PyTorch / autograd), print ratios, write benchmarks/results/ (ONLY=\"name ...\" for some)"
 	@echo "make gpu-check   on a machine with an NVIDIA GPU: CUDA parity tests, GPU benches beside CPU ones, N = 200 000 estimator; _build/gpu-check/report.md"
 	@echo "make mutation    mutation testing (mutmut) of the numerical core against the fast tests; prints the score"
@@ -52,9 +54,13 @@ $(STAMP): requirements.txt pyproject.toml | check-python
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Local build: notebooks are re-executed only when their code cells changed (jupyter-cache).
-# Warnings are errors; a failing cell stops the build with the chapter's name and traceback.
+# Local build. First every notebook of _toc.yml whose code is not in the execution cache (jupyter-cache)
+# is executed, JOBS at a time (default: the number of cores), by tools/execute_book.py; a failing cell
+# stops the build there with the chapter's name and traceback. The cache is emptied when sce_lib,
+# requirements.txt, SCE_SEED or SCE_FULL changed. Then the book build takes every output from the
+# cache (it executes nothing); its warnings are errors.
 book: $(STAMP)
+	$(PY) tools/execute_book.py --jobs $(JOBS)
 	$(JB) build . -W -n --keep-going
 	@echo ""
 	@echo "The book is in _build/html: open _build/html/index.html, or run 'make serve'."
@@ -68,8 +74,11 @@ browser:
 	elif command -v chromium >/dev/null 2>&1; then :; \
 	else echo "make: chromium is not installed and cannot be installed here (needs apt-get as root): the browser test will be skipped"; fi
 
+# tests/test_book.py executes every notebook under the default seed (the strict build), under each
+# offset of TEST_SEEDS, and once more under the default seed (reproducibility), JOBS at a time.
+TEST_SEEDS ?= 1
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" $(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)
@@ -103,6 +112,7 @@ lab: $(VENV)/.lab-installed
 # The PDF: the single-page HTML build (all cross-references within one document), printed by Debian's
 # headless Chromium (tools/pdf.py says why not LaTeX; tests/test_pdf.py checks the result).
 pdf: $(STAMP) browser
+	$(PY) tools/execute_book.py --jobs $(JOBS)
 	$(JB) build . --builder singlehtml -W -n --keep-going
 	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book.pdf
 	$(PY) tools/pdf.py _build/singlehtml _build/pdf/book-student.pdf --student

@@ -1,51 +1,90 @@
-"""Helpers shared by the tests that execute chapters and build the book."""
+"""Helpers shared by the tests that execute chapters and build the book.
+
+Every execution of the book goes through tools/execute_book.py (jupyter-cache's parallel executor,
+as `make book` runs it): one call per seed, each into its own execution cache, with a JSON report.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import jupytext
 import nbformat
-from nbclient import NotebookClient
 
 from _paths import BUILD, ROOT
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+EXECUTE_BOOK = ROOT / "tools" / "execute_book.py"
+CACHE = BUILD / ".jupyter_cache"  # the cache the book build reads
+JOBS = int(os.environ.get("JOBS") or os.cpu_count() or 2)
 
 
-def run_strict_build() -> subprocess.CompletedProcess:
-    """The build CI checks: every chapter re-executed (the execution cache is dropped, because it
-    does not notice changes in sce_lib), warnings are errors. The log goes to _build/strict-build.log."""
-    shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
-    proc = subprocess.run(
+def seed_of(env: dict[str, str] | None = None) -> str:
+    return (env or os.environ).get("SCE_SEED") or "0"
+
+
+def execute_book(cache: Path, report: Path, seed: str | None = None, *, jobs: int = JOBS,
+                 background: bool = False) -> subprocess.CompletedProcess | subprocess.Popen:
+    """tools/execute_book.py into a fresh `cache` (dropped first), every notebook of _toc.yml,
+    `jobs` at a time, under SCE_SEED=`seed` (default: the environment's). A cache other than the
+    build's leaves Sphinx's doctrees alone. In the background it runs at a lower priority (nice 10),
+    so that the browser test and the PDF, which have timeouts, get the cores first."""
+    shutil.rmtree(cache, ignore_errors=True)
+    report.unlink(missing_ok=True)
+    env = dict(os.environ)
+    if seed is not None:
+        env["SCE_SEED"] = seed
+    cmd = [sys.executable, str(EXECUTE_BOOK), "--jobs", str(jobs), "--cache", str(cache), "--report", str(report)]
+    if cache.resolve() != CACHE.resolve():
+        cmd.append("--keep-doctrees")
+    if background:
+        nice = shutil.which("nice")
+        return subprocess.Popen([nice, "-n", "10", *cmd] if nice else cmd, cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=3600)
+
+
+def run_strict_build() -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess | None]:
+    """The build CI checks: every notebook executed afresh (the cache is dropped) in parallel by
+    tools/execute_book.py, then `jupyter-book build --all -W -n --keep-going`, which must take every
+    output from the cache. Returns (the execution, the build or None if the execution failed); the
+    logs go to _build/strict-execution.log and _build/strict-build.log."""
+    BUILD.mkdir(exist_ok=True)
+    execution = execute_book(CACHE, BUILD / "execution-report.json")
+    (BUILD / "strict-execution.log").write_text(execution.stdout, encoding="utf-8")
+    if execution.returncode != 0:
+        return execution, None
+    build = subprocess.run(
         [str(JUPYTER_BOOK), "build", str(ROOT), "--all", "-W", "-n", "--keep-going"],
         cwd=ROOT, capture_output=True, text=True, timeout=1800,
     )
-    BUILD.mkdir(exist_ok=True)
-    log = proc.stdout + "\n--- stderr ---\n" + proc.stderr
+    log = build.stdout + "\n--- stderr ---\n" + build.stderr
     (BUILD / "strict-build.log").write_text(log, encoding="utf-8")
-    return proc
+    return execution, build
 
 
-def execute_chapter(path: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Run a chapter's MyST source in a fresh kernel whose working directory is the chapter's folder,
-    as the book build runs it. Raises nbclient's CellExecutionError on the first failing cell."""
-    nb = jupytext.read(path)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    return nb, time.perf_counter() - start
+def read_report(report: Path) -> dict:
+    return json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
 
 
-def built_notebook(path: Path) -> nbformat.NotebookNode | None:
-    """The notebook the last build executed for this chapter, if there is one."""
-    executed = BUILD / "jupyter_execute" / path.relative_to(ROOT).with_suffix(".ipynb")
-    return nbformat.read(executed, as_version=4) if executed.is_file() else None
+def cached_notebook(cache: Path, path: Path) -> nbformat.NotebookNode | None:
+    """The executed notebook that `cache` holds for this chapter's current code, if any."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import myst_nb_reader_plugin
+
+    if not cache.is_dir():
+        return None
+    store = get_cache(str(cache))
+    try:
+        record = store.match_cache_notebook(myst_nb_reader_plugin(str(path)))
+    except KeyError:
+        return None
+    return store.get_cache_bundle(record.pk).nb
 
 
 def printed_text(nb: nbformat.NotebookNode) -> list[str]:

@@ -21,6 +21,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernels import ipc_kernel_config  # noqa: E402  (IPC sockets: no TCP warning from the kernel)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,16 +36,17 @@ def main(paths: list[str]) -> int:
     for name in paths:
         path = Path(name).resolve()
         nb = jupytext.read(path)
-        client = NotebookClient(nb, timeout=900, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
-        try:
-            client.execute()
-            verdict = "ok"
-        except CellExecutionError as err:
-            verdict = "FAILED"
-            print(err, file=sys.stderr)
-            status = 1
+        with ipc_kernel_config() as config:
+            client = NotebookClient(nb, timeout=900, kernel_name="python3", config=config,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            try:
+                client.execute()
+                verdict = "ok"
+            except CellExecutionError as err:
+                verdict = "FAILED"
+                print(err, file=sys.stderr)
+                status = 1
         elapsed = time.perf_counter() - start
         nbformat.write(nb, out / f"{path.stem}.ipynb")
         stderr = [o["text"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])

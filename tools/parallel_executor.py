@@ -1,0 +1,60 @@
+"""jupyter-cache's local-parallel executor with a settable number of processes (tools/execute_book.py).
+
+jupyter-cache's own `JupyterExecutorLocalMproc` always starts one process per core and hands out
+notebooks in chunks; this one takes the number of processes, hands out one notebook at a time in the
+order given, reports each result as it comes, and starts each kernel on IPC sockets (tools/kernels.py).
+The worker is jupyter-cache's (`ExecutionWorkerLocalMProc`): it executes a notebook in its own folder
+and caches the result, or records the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from pathlib import Path
+
+from jupyter_cache.base import JupyterCacheAbstract, ProjectNb
+from jupyter_cache.executors.base import JupyterExecutorAbstract
+from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
+from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
+
+from kernels import ipc_kernel_config
+
+
+class Worker(ExecutionWorkerLocalMProc):
+    """jupyter-cache's parallel worker (executes in the notebook's folder and caches the result),
+    with the kernel on IPC sockets."""
+
+    @staticmethod
+    def execute(project_nb: ProjectNb, data: ProcessData) -> ExecutionResult:
+        # jupyter-cache's worker also logs a failing cell as a warning; execute_book prints it once.
+        multiprocessing.get_logger().setLevel(logging.ERROR)
+        with ipc_kernel_config() as config:
+            return single_nb_execution(project_nb.nb, cwd=str(Path(project_nb.uri).parent),
+                                       timeout=data.timeout, allow_errors=data.allow_errors, config=config)
+
+
+class ParallelExecutor(JupyterExecutorAbstract):
+    """jupyter-cache's local-parallel executor with a settable number of processes, which hands out
+    one notebook at a time, in the order given (longest first balances the load)."""
+
+    def __init__(self, cache: JupyterCacheAbstract, jobs: int, on_done=None) -> None:
+        super().__init__(cache)
+        self.jobs = jobs
+        self.on_done = on_done or (lambda code, uri: None)
+
+    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30, allow_errors=False,
+                      force=False) -> dict[str, int]:
+        records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True, force=force)
+        if filter_uris is not None:  # keep the caller's order
+            rank = {uri: i for i, uri in enumerate(filter_uris)}
+            records.sort(key=lambda r: rank.get(r.uri, len(rank)))
+        tasks = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
+        results: dict[str, int] = {}
+        if not tasks:
+            return results
+        with multiprocessing.Pool(min(self.jobs, len(tasks))) as pool:
+            for code, uri in pool.imap_unordered(Worker(), tasks, chunksize=1):
+                results[uri] = code
+                self.on_done(code, uri)
+        return results
