@@ -78,7 +78,7 @@ browser:
 # offset of TEST_SEEDS, and once more under the default seed (reproducibility), JOBS at a time.
 TEST_SEEDS ?= 1
 test: $(STAMP) browser
-	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" $(PY) -m pytest -n 2 --dist loadfile
+	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" SCE_TEST_WAIT_FOR_BUILD=1 $(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)

@@ -13,11 +13,13 @@ execution cache. Each execution serves several checks:
    stderr, each chapter stays within its time budget. Then the strict build (`--all -W -n
    --keep-going`) takes every output from that cache: it must execute nothing, print no warning, and
    no kernel may warn about its transport. The site it builds is checked: MathJax served locally, no
-   Markdown left unparsed, the status page (execution times, the cold build's wall time), the PDF
-   (`make pdf`, again from the cache) and headless Chromium (Debian's package, driven by Playwright),
+   Markdown left unparsed, the status page (execution times, the cold build's wall time) and headless
+   Chromium (Debian's package, driven by Playwright),
    which loads every page from a server on 127.0.0.1 and asserts that math was typeset, that no
    request left 127.0.0.1, that no page logged a console error and that no image is broken; a
-   screenshot of each page goes to _build/screenshots/.
+   screenshot of each page goes to _build/screenshots/. The files that read the built book (the PDF:
+   tests/test_pdf.py; the reader notebooks, the student edition, the assignments) wait for this build
+   (tests/_paths.py: wait_for_build) and run on the other pytest worker.
 2. Under each other seed offset of SCE_TEST_SEEDS (default "1"; `make test TEST_SEEDS="3 7"`), into
    a cache of its own, in the background at a lower priority (nice 10), alongside 1 and the browser
    and PDF checks: every chapter executes (its assertions are its theorems' checks, and a statement
@@ -35,16 +37,15 @@ import re
 import subprocess
 import sys
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from _book import (BUILD, CACHE, JOBS, cached_notebook, execute_book, printed_text, read_report,
+from _book import (BUILD, CACHE, cached_notebook, execute_book, printed_text, read_report,
                    run_strict_build, seed_of)
 from _browser import browse_site, chromium_path, html_pages
-from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters
+from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters, mark_build_done
 
 sys.path.insert(0, str(ROOT / "tools"))
 from execute_book import toc_notebooks  # noqa: E402
@@ -107,7 +108,12 @@ def book_runs():
     BUILD.mkdir(exist_ok=True)
     later = LaterRuns(runs)
     try:
-        execution, build = run_strict_build()
+        try:
+            execution, build = run_strict_build()
+        except BaseException:
+            mark_build_done(False)
+            raise
+        mark_build_done(build is not None and build.returncode == 0)
         yield execution, build, later
     finally:
         later.stop()
@@ -120,20 +126,6 @@ def strict_build(book_runs):
     if build is None:
         return subprocess.CompletedProcess(execution.args, 1, execution.stdout, "")
     return build
-
-
-@pytest.fixture(scope="module")
-def pdf_run(strict_build):
-    """`make pdf`, started as soon as the strict build is done (its executed notebooks come from the
-    cache the build filled), running while the browser test runs; the PDF test waits for it."""
-    if strict_build.returncode != 0 or chromium_path() is None:
-        yield None
-        return
-    proc = subprocess.Popen(["make", "-s", "pdf", f"JOBS={JOBS}"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
 
 
 def _chromium_or_skip() -> str:
@@ -240,7 +232,7 @@ def test_status_page_has_execution_table(strict_build) -> None:
 
 
 @pytest.mark.browser
-def test_every_page_renders_offline_in_chromium(strict_build, pdf_run) -> None:
+def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert strict_build.returncode == 0, "the site was not built"
     report = browse_site(HTML, SCREENSHOTS, _chromium_or_skip())
     assert report.pages == len(_html_pages()) > 0
@@ -306,49 +298,3 @@ def test_chapter_reproduces_the_build(path: Path, book_runs, strict_build) -> No
     ]
     assert differing == [], f"{path.name}: output differs between two executions:\n" + "\n".join(differing)
 
-
-_THEOREM = re.compile(r"^````\{prf:(?:theorem|lemma|corollary|proposition|definition|algorithm)\}[ \t]*(.*)$", re.M)
-
-
-@pytest.mark.browser
-def test_pdf_of_the_whole_book(strict_build, pdf_run) -> None:
-    """`make pdf` (after the strict build, so the executed notebooks come from the cache): one PDF with
-    every theorem, lemma and corollary title in its text, no TeX left unrendered, and cross-references
-    that are links within the document."""
-    from pypdf import PdfReader
-
-    assert strict_build.returncode == 0, "the site was not built"
-    _chromium_or_skip()
-    assert pdf_run is not None
-    log, _ = pdf_run.communicate(timeout=1500)
-    tail = "\n".join(log.splitlines()[-40:])
-    assert pdf_run.returncode == 0, f"make pdf failed:\n{tail}"
-    warnings = [line for line in log.splitlines() if "WARNING:" in line]
-    assert warnings == [], "the single-page build printed warnings:\n" + "\n".join(warnings)
-    reader = PdfReader(BUILD / "pdf" / "book.pdf")
-    assert 100 <= len(reader.pages) <= 800, f"{len(reader.pages)} pages"
-    # NFKC undoes the ligatures of the PDF's fonts (the glyph "ﬁ" is extracted as one character).
-    text = unicodedata.normalize("NFKC", " ".join(page.extract_text() or "" for page in reader.pages))
-    text = re.sub(r"\s+", " ", text.replace("\u2019", "'"))
-    titles = [t for p in chapters() for t in _THEOREM.findall(p.read_text(encoding="utf-8")) if t.strip()]
-    assert len(titles) >= 40
-    missing = []
-    for title in titles:  # the words of the title; its math is typeset, so only the text between is compared
-        words = [chunk.strip(" .,;:") for chunk in re.split(r"\$[^$]*\$", title)]
-        missing += [f"{title!r}: {w!r}" for w in words if len(w) >= 4 and re.sub(r"\s+", " ", w) not in text]
-    assert missing == [], "theorem titles missing from the PDF text:\n" + "\n".join(missing)
-    raw = [tok for tok in ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{") if tok in text]
-    assert raw == [], f"unrendered TeX in the PDF text: {raw}"
-    internal = external_local = 0
-    for page in reader.pages:
-        for annot in page.get("/Annots") or []:
-            a = annot.get_object()
-            if a.get("/Subtype") != "/Link":
-                continue
-            action = a.get("/A") or {}
-            if "/Dest" in a or action.get("/S") == "/GoTo":
-                internal += 1
-            elif "127.0.0.1" in str(action.get("/URI", "")):
-                external_local += 1
-    assert internal >= 100, f"only {internal} links within the PDF: cross-references are not links"
-    assert external_local == 0, f"{external_local} links point to the server that printed the PDF"

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from _paths import ROOT
+from _paths import ROOT, wait_for_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 import assignment as asg  # noqa: E402
@@ -44,7 +44,8 @@ def _loaded(code: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def assignment(tmp_path_factory) -> Path:
-    """`make assignment` into a temporary folder."""
+    """`make assignment` into a temporary folder (made from the built book)."""
+    wait_for_build()
     out = tmp_path_factory.mktemp("assignment")
     proc = subprocess.run(["make", "-s", "assignment", f"ASSIGNMENT_DIR={out}"], cwd=ROOT,
                           capture_output=True, text=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from _paths import BUILD, HTML, ROOT, chapters
+from _paths import BUILD, HTML, ROOT, chapters, wait_for_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 import student_edition as se  # noqa: E402
@@ -39,6 +39,7 @@ _THEOREM = re.compile(r"^````\{prf:(?:theorem|lemma|corollary|proposition|defini
 
 @pytest.fixture(scope="module")
 def pdf_log() -> str:
+    wait_for_build()
     ci = os.environ.get("CI", "").lower() == "true"
     if chromium_path() is None or not (HTML / "book").is_dir():
         if ci:

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from _notebook_html import RAW_MYST, TARGET_LINE, check_notebooks, notebook_page
-from _paths import BUILD, HTML, ROOT
+from _paths import BUILD, HTML, ROOT, wait_for_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 import reader_notebooks as rn  # noqa: E402
@@ -33,6 +33,7 @@ CHAPTERS = rn.chapter_paths()
 
 
 def _built_or_skip() -> None:
+    wait_for_build()
     if not (HTML / "book").is_dir() or not (BUILD / "jupyter_execute").is_dir():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("no built book in _build: the reader notebooks are made from it (make book)")

@@ -16,7 +16,7 @@ import jupytext
 import nbformat
 import pytest
 
-from _paths import HTML, ROOT
+from _paths import HTML, ROOT, wait_for_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 import student_edition as se  # noqa: E402
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.build
 
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory) -> Path:
+    wait_for_build()
     if not (HTML / "book").is_dir():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("no built book: the student edition is made from it (make book)")
@@ -40,6 +41,7 @@ def edition(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def captions() -> dict[str, str]:
+    wait_for_build()
     return SiteIndex.read(HTML, [p.relative_to(ROOT).with_suffix("").as_posix() for p in CHAPTERS]).captions
 
 
