@@ -3,9 +3,11 @@
 N = 65 536 samples, K = 1 000 classes, float32 and float64, on ``default_device()``;
 class-index targets, mean reduction.  Three logit distributions (the same numbers in both dtypes):
 
-* "random": standard normal logits (every loss is about log K; no row is refined);
-* "confident": the target logit raised by 30 (every loss is below log 2, so every row
-  takes sce_lib's accurate recomputation; this is the price of exact tiny losses);
+* "random": standard normal logits (every loss is about log K; only the few rows whose target
+  happens to be the maximum take the accurate form);
+* "confident": the target logit raised by 30 (every loss is below log 2, so every row takes
+  sce_lib's accurate form: float64 arithmetic for float32 logits, the compensated (TwoSum)
+  shifted form for float64; this is the price of exact tiny losses);
 * "mixed": the target logit raised by 30 in half the rows (random order), so both paths
   run in one call, as in a batch of a partly trained network.
 
