@@ -98,6 +98,7 @@ def test_row_blocks_give_the_same_losses_and_gradients(gen: torch.Generator, dty
     # On the CPU cross_entropy goes through the rows in blocks of _shifted._BLOCK_ELEMENTS
     # entries; a block may hold only confident rows (loss < log 2: every row recomputed by
     # the exact form), none, or a mix.  Blocks of 3 rows must give what one block gives.
+    monkeypatch.setattr(_shifted, "_WIDE_BLOCK_FACTOR", 1)  # float32 too in blocks of _BLOCK_ELEMENTS
     n, k = 23, 4
     z = _logits(gen, (n, k), dtype)
     y = torch.randint(0, k, (n,), generator=gen)
@@ -252,6 +253,7 @@ def test_float32_blocks_route_by_candidate_count(gen: torch.Generator, monkeypat
 
     monkeypatch.setattr(_shifted, "_ce_rows_wide", spy)
     monkeypatch.setattr(_shifted, "_BLOCK_ELEMENTS", 16 * k)
+    monkeypatch.setattr(_shifted, "_WIDE_BLOCK_FACTOR", 1)
     loss = cross_entropy(z, y, reduction="none")
     assert calls == [1, 16]  # block 0: none; block 1: the one row gathered; block 2: all 16 rows
     exact = _shifted._ce_rows_exact(z.double(), y, 0.0).to(torch.float32)  # TwoSum in float64, rounded
