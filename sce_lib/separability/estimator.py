@@ -252,7 +252,7 @@ def separation_probability(features: Any, labels: Any, *, matrix: Any = None, we
     Time: at N = 20 000, K = 10, d = 10, float32, about 3x one ``torch.cdist(X, X)`` pass with one
     thread and 5x with two (measured on a loaded 2-core machine by ``benchmarks/bench_separability.py``);
     most of it is the random gathers into the table. Memory: the intra distances' keys (4 bytes
-    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000).
+    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000, 1.6 GB at 40 000).
     Runs on the features' device.
 
     Args:
