@@ -172,7 +172,9 @@ def cross_entropy(
     With class indices c_n, L_n = logsumexp(z_n) - z_{n,c_n}.  Label smoothing eps
     replaces y by (1 - eps) y + eps/K.  Agrees with ``torch.nn.functional.cross_entropy``
     (same arguments, no class weights, no ignore_index), and is more accurate where the
-    loss is tiny (a row with loss below log 2 is recomputed by the exact shifted form).
+    loss is tiny (a row with loss below log 2 is recomputed by an accurate form: for float32
+    logits and class indices in float64, correctly rounded on tests/test_numerics.py's grid;
+    otherwise the exact shifted form).
     A logit of -inf means "probability 0": the loss is +inf if the target puts mass on
     that class (and, with label smoothing > 0, always), finite otherwise.
 

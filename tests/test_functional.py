@@ -98,6 +98,7 @@ def test_row_blocks_give_the_same_losses_and_gradients(gen: torch.Generator, dty
     # On the CPU cross_entropy goes through the rows in blocks of _shifted._BLOCK_ELEMENTS
     # entries; a block may hold only confident rows (loss < log 2: every row recomputed by
     # the exact form), none, or a mix.  Blocks of 3 rows must give what one block gives.
+    monkeypatch.setattr(_shifted, "_WIDE_BLOCK_FACTOR", 1)  # float32 too in blocks of _BLOCK_ELEMENTS
     n, k = 23, 4
     z = _logits(gen, (n, k), dtype)
     y = torch.randint(0, k, (n,), generator=gen)
@@ -227,3 +228,37 @@ def test_validation_disabled_keeps_conversion_and_values(gen: torch.Generator) -
     assert loss.dtype == p.dtype == torch.float64
     torch.testing.assert_close(loss, F.cross_entropy(zt, torch.tensor([0, 2]), reduction="none"), **TOL[torch.float64])
     torch.testing.assert_close(p, torch.softmax(zt, 1), **TOL[torch.float64])
+
+
+def test_float32_blocks_route_by_candidate_count(gen: torch.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Float32 logits with class indices: per block, the rows whose target is a maximum (candidates)
+    # go through the float64 form, the others through torch's fused log_softmax.  Blocks of 16 rows:
+    # block 0 has no candidate (fused kernel only), block 1 one (8 * 1 <= 16: gathered), block 2 all
+    # (the whole block in float64).  Every loss must be the float64 exact form rounded to float32:
+    # within 1 ulp for the candidates (the float64 form is correctly rounded up to ~2^-40 ulps, and
+    # the reference itself is rounded once more) and 3 ulps elsewhere (torch's kernel, test_numerics).
+    n, k = 48, 50
+    z = _logits(gen, (n, k), torch.float32)
+    y = z.argmin(dim=1)  # the target is the smallest logit: no candidate ...
+    y[16:] = torch.randint(0, k, (32,), generator=gen)
+    rows = torch.tensor([20] + list(range(32, 48)))  # ... one in block 1, every row of block 2
+    z[rows, y[rows]] = z[rows].amax(dim=1) + torch.tensor([0.0] + [30.0] * 15 + [0.5], dtype=torch.float32)
+    y[16:32][torch.arange(16) != 4] = z[16:32].argmin(dim=1)[torch.arange(16) != 4]  # row 20 alone in block 1
+    calls: list[int] = []
+    wide = _shifted._ce_rows_wide
+
+    def spy(zb: torch.Tensor, c: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        calls.append(zb.shape[0])
+        return wide(zb, c, m)
+
+    monkeypatch.setattr(_shifted, "_ce_rows_wide", spy)
+    monkeypatch.setattr(_shifted, "_BLOCK_ELEMENTS", 16 * k)
+    monkeypatch.setattr(_shifted, "_WIDE_BLOCK_FACTOR", 1)
+    loss = cross_entropy(z, y, reduction="none")
+    assert calls == [1, 16]  # block 0: none; block 1: the one row gathered; block 2: all 16 rows
+    exact = _shifted._ce_rows_exact(z.double(), y, 0.0).to(torch.float32)  # TwoSum in float64, rounded
+    ulp = torch.nextafter(exact.abs(), torch.tensor(math.inf)) - exact.abs()  # one ulp of the exact value
+    err = (loss - exact).abs() / ulp
+    assert err[rows].max() <= 1.0, err[rows]
+    assert err.max() <= 3.0, err
+    assert (loss[32:48] < 1e-10).sum() >= 14  # tiny losses kept (torch's kernel gives 0 there)

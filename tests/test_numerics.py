@@ -18,7 +18,7 @@ function            float32 (bound)  float64 (bound)
 softmax             2.74 (4)         2.15 (4)
 log_softmax         1.47 (2.5)       1.38 (2.5)
 logsumexp (*)       1.32 (2.5)       1.07 (2.5)
-cross_entropy       1.74 (3)         1.58 (3)
+cross_entropy       0.50 (0.5)       1.58 (3)
 ce_gradient (p-y)   2.74 (4)         2.59 (4)
 autograd grad (**)  62.3 (70)        461.7 (500)
 ==================  ===============  ===============
@@ -151,6 +151,8 @@ def test_worst_error_in_ulps_is_small(dtype: torch.dtype, requires_grad: bool) -
     for name, (err, row) in worst.items():
         bound = AUTOGRAD_BOUND_ULPS[dtype] if name == "autograd" else BOUND_ULPS[name]
         assert err <= bound, f"{name} ({dtype}): {err:.2f} ulps at logits {row}"
+    if dtype == torch.float32:  # computed in float64 and rounded once (_shifted._ce_rows_wide): half an ulp
+        assert worst["cross_entropy"][0] <= 0.5 + 1e-6, worst["cross_entropy"]  # (+ ~2^-40 before rounding)
     if requires_grad:  # the autograd gradient is graded too, and is far from exact only where torch.softmax is
         assert worst["autograd"][0] > 0
 

@@ -129,6 +129,10 @@ def test_window_with_prefix_is_used(monkeypatch) -> None:
     q = torch.cat([keys, keys - 1, keys + 1, torch.tensor([0, 2**31 - 1], dtype=torch.int32)])
     expected = int((keys[None, :] < q[:, None]).sum())
     assert counter.count_less(q) == expected
+    # the estimator's table consumes its keys (bins made in place): the same counts, the keys overwritten
+    consumed = keys.clone()
+    assert estimator._IntraCounter(consumed, consume=True).count_less(q) == expected
+    assert not torch.equal(consumed, keys)
 
 
 @pytest.mark.parametrize("n", [100, 5000])  # a table built by scatter-add (4n < width) and by histogram

@@ -101,19 +101,29 @@ def _prepare(features: Any, labels: Any, matrix: Any) -> tuple[torch.Tensor, lis
     return Z[order].contiguous(), starts, sizes
 
 
-def _intra_keys(Zc: torch.Tensor) -> torch.Tensor:
-    """Keys (bit patterns) of the distances of all pairs i < j of one class, as a 1-D tensor."""
+def _intra_keys(Zc: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Keys (bit patterns) of the distances of all pairs i < j of one class, as a 1-D tensor.
+
+    Written into ``out`` (n(n-1)/2 keys) when given, so that the keys of several classes share one
+    buffer without a concatenated copy.
+    """
     n = Zc.shape[0]
     kd = _key_dtype(Zc.dtype)
+    if out is None:
+        out = torch.empty(n * (n - 1) // 2, dtype=kd, device=Zc.device)
     step = max(1, _TILE // n)
     cols = torch.arange(n, device=Zc.device)
-    out = []
+    at = 0
     for r0 in range(0, n - 1, step):
         r1 = min(n, r0 + step)
         d = pair_distances(Zc[r0:r1], Zc[r0:])
         upper = cols[None, : n - r0] > cols[: r1 - r0, None]  # column j (offset r0) after row i
-        out.append(d.view(kd)[upper])
-    return torch.cat(out)
+        m = r1 - r0
+        count = m * (n - r0) - m * (m + 1) // 2  # entries above the diagonal of an m x (n - r0) block
+        torch.masked_select(d.view(kd), upper, out=out[at:at + count])
+        at += count
+    assert at == out.numel(), (at, out.numel())
+    return out
 
 
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
@@ -128,10 +138,11 @@ class _IntraCounter:
     its window. float64 keys: the same table over the keys rounded to float32, whose answer is exact
     for every query whose rounded key no intra key shares (rounding keeps the order of unequal rounded
     values); the rest (rounded collisions, keys below the window) are counted by a search among the
-    sorted float64 keys. Few intra keys (< 2^18): a sorted search only.
+    sorted float64 keys. Few intra keys (< 2^12): a sorted search only. With ``consume=True`` the float32
+    ``keys`` are overwritten by the table's construction (their bins), to spare a copy of them.
     """
 
-    def __init__(self, keys: torch.Tensor) -> None:
+    def __init__(self, keys: torch.Tensor, consume: bool = False) -> None:
         self.n = keys.numel()
         self.lut = None
         self.exact64 = keys.dtype == torch.int64
@@ -151,7 +162,8 @@ class _IntraCounter:
                 else:
                     self.prefix = torch.sort(k32[k32 < k0]).values
                 # keys below the window fall into bin 0 too: bins 0..j-1 then hold #{keys < k0 + j}
-                bins = torch.sub(k32, k0).clamp_(min=0)
+                bins = (k32.sub_(k0) if consume or self.exact64 else torch.sub(k32, k0)).clamp_(min=0)
+                del k32
                 lut_dtype = torch.int32 if self.n < 2**31 else torch.int64
                 if 4 * self.n < width:  # few keys: scatter-add into the table itself (no int64 histogram)
                     self.lut = torch.zeros(width + 1, dtype=lut_dtype, device=keys.device)
@@ -201,8 +213,14 @@ def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weightin
         inter_w = {(a, b): Fraction(1, n_inter) for a in range(K) for b in range(a + 1, K)}
     counters: dict[Fraction, _IntraCounter] = {}
     for w in sorted(set(intra_w.values())):
-        keys = torch.cat([_intra_keys(Z[starts[c]:starts[c] + sizes[c]]) for c in range(K) if intra_w[c] == w])
-        counters[w] = _IntraCounter(keys)
+        group = [c for c in range(K) if intra_w[c] == w]
+        keys = torch.empty(sum(sizes[c] * (sizes[c] - 1) // 2 for c in group), dtype=kd, device=Z.device)
+        at = 0
+        for c in group:
+            count = sizes[c] * (sizes[c] - 1) // 2
+            _intra_keys(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
+            at += count
+        counters[w] = _IntraCounter(keys, consume=True)
         del keys
     total = Fraction(0)
     for (a, b), wq in inter_w.items():
@@ -234,7 +252,7 @@ def separation_probability(features: Any, labels: Any, *, matrix: Any = None, we
     Time: at N = 20 000, K = 10, d = 10, float32, about 3x one ``torch.cdist(X, X)`` pass with one
     thread and 5x with two (measured on a loaded 2-core machine by ``benchmarks/bench_separability.py``);
     most of it is the random gathers into the table. Memory: the intra distances' keys (4 bytes
-    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000).
+    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000, 1.6 GB at 40 000).
     Runs on the features' device.
 
     Args:
