@@ -25,7 +25,8 @@ MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_l
            "sce_lib._validate.data", "sce_lib._validate.reference", "sce_lib.optim.fit", "sce_lib.optim.result",
            "sce_lib._validate.optim", "sce_lib.separability.theory", "sce_lib.separability.bounds",
            "sce_lib.separability.estimator", "sce_lib.separability.diagnostics",
-           "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training", "sce_lib.seeds"]
+           "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training", "sce_lib.seeds",
+           "sce_lib.separability.collapse", "sce_lib._validate.collapse"]
 DERIVED = re.compile(r"Derived in:\s*book/([\w.-]+\.md),\s*(.+)", re.S)
 
 

@@ -9,7 +9,8 @@ assumptions O1 (per-sample losses Exp(L)), O2 (equal non-target logits), A1 (cen
 * :mod:`.bounds`: Theorem 4 (B_C, B_T), the model probability P_model (Monte Carlo and quadrature),
   the valid range of L;
 * :mod:`.estimator`: the exact all-pairs P(inter > intra) of a set of features, and its Monte Carlo;
-* :mod:`.diagnostics`: the assumption diagnostics O1/O2/A1 and the plug-in probability.
+* :mod:`.diagnostics`: the assumption diagnostics O1/O2/A1 and the plug-in probability;
+* :mod:`.collapse`: neural-collapse statistics NC1-NC4 and the class-separation R² (not part of the reconstruction).
 """
 
 from .bounds import (
@@ -22,6 +23,7 @@ from .bounds import (
     p_model_exact,
     valid_loss_range,
 )
+from .collapse import class_separation, collapse_metrics
 from .diagnostics import AssumptionDiagnostics, assumption_diagnostics, margin_law_ks, plug_in_probability
 from .estimator import SeparationEstimate, pair_distances, sampled_separation_probability, separation_probability
 from .theory import (
@@ -60,4 +62,6 @@ __all__ = [
     "assumption_diagnostics",
     "AssumptionDiagnostics",
     "plug_in_probability",
+    "collapse_metrics",
+    "class_separation",
 ]
