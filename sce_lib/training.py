@@ -265,7 +265,8 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
           momentum: float = 0.9, weight_decay: float = 0.0, optimizer: str = "sgd", batch_size: int = 64,
           max_epochs: int = 100, check_every: int = 10, seed: int = 0, record_head: bool = False,
           progress: bool = False, loss: str = "cross_entropy", loss_param: float | None = None,
-          checkpoint_steps: tuple[int, ...] = ()) -> TrainingRun:
+          checkpoint_steps: tuple[int, ...] = (), lr_decay_steps: tuple[int, ...] = (),
+          lr_decay: float = 0.1) -> TrainingRun:
     """Train ``model`` in place with mini-batch SGD on the mean cross-entropy and keep checkpoints at loss levels.
 
     Each step draws the next mini-batch of a seeded random permutation (one permutation per epoch),
@@ -276,12 +277,13 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
     regularisation term; the first time L <= target, for each target in turn, a :class:`Checkpoint` is kept.
     Training stops when the last target is reached or after ``max_epochs`` epochs.
 
-    Two additions, both off by default (the defaults give the same bits as before they existed):
+    Three additions, all off by default (the defaults give the same bits as before they existed):
     ``loss`` trains on another objective (:func:`training_loss`; L, the targets and the trace stay the
     mean *cross-entropy*, the quantity of the separability bound), and ``checkpoint_steps`` keeps a
     checkpoint after each of the given steps (L measured in float64 there), for long runs such as the
     terminal phase where the cross-entropy may never reach a target; training then continues until the
-    last target is reached *and* the last of these steps is taken.
+    last target is reached *and* the last of these steps is taken; ``lr_decay_steps`` divides the step
+    size at the given steps (a piecewise-constant schedule, as in long runs into the terminal phase).
 
     Args:
         model: an :class:`MLP` or :class:`CNN1d` (any module with ``features`` and a linear ``head``).
@@ -294,6 +296,8 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
         loss: the objective, one of ``"cross_entropy"`` (default), ``"label_smoothing"``, ``"squared_error"``,
             ``"sigmoid"``, ``"logit_penalty"`` (see :func:`training_loss`). loss_param: its α or β (None: default).
         checkpoint_steps: strictly increasing steps >= 1 after which a checkpoint is kept (default none).
+        lr_decay_steps: strictly increasing steps >= 1 after which the step size is multiplied by ``lr_decay``
+            (in (0, 1]; default 0.1), the piecewise-constant schedule of Papyan et al. (default: none).
 
     Returns:
         A :class:`TrainingRun`.
@@ -314,6 +318,8 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
     at_steps = check_checkpoint_steps(checkpoint_steps)
     targets = check_loss_targets(loss_targets, allow_empty=len(at_steps) > 0)
     loss, loss_param = check_loss_choice(loss, loss_param)
+    decay_at = check_checkpoint_steps(lr_decay_steps, "lr_decay_steps")
+    lr_decay = check_real(lr_decay, "lr_decay", minimum=0.0, maximum=1.0, strict_min=True)
     lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
     momentum = check_real(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
     weight_decay = check_real(weight_decay, "weight_decay", minimum=0.0)
@@ -375,6 +381,9 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
                 sums.append(_head_sums(model))
             if bar is not None:
                 bar.update(1)
+            if step in decay_at:
+                for group in opt.param_groups:
+                    group["lr"] *= lr_decay
             if len(step_checkpoints) < len(at_steps) and step == at_steps[len(step_checkpoints)]:
                 L_step = _mean_loss(model, X, y)
                 step_checkpoints.append(Checkpoint(L_step, L_step, step, epoch,

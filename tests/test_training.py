@@ -324,3 +324,37 @@ def test_bad_extension_input_is_named(kwargs, error, message) -> None:
     if "loss" in kwargs:
         with pytest.raises(error, match=message):
             training_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.int64), kwargs["loss"], kwargs.get("loss_param"))
+
+
+def test_lr_decay_steps_divide_the_step_size() -> None:
+    # a hand-written loop that multiplies the step by 0.1 after steps 5 and 9 gives the same weights
+    X, y = _blobs()
+    X = X.double()
+    net = MLP(4, 3, hidden=(8,), seed=4).double()
+    run = train(net, X, y, lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=16, checkpoint_steps=(12,),
+                lr_decay_steps=(5, 9), lr_decay=0.1, seed=2)
+    assert run.steps == 12
+    ref = MLP(4, 3, hidden=(8,), seed=4).double()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    gen = torch.Generator().manual_seed(2 + 1)
+    step = 0
+    while step < 12:
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(math.ceil(len(y) / 16)):
+            idx = order[i * 16:(i + 1) * 16]
+            opt.zero_grad(); F.cross_entropy(ref(X[idx]), y[idx]).backward(); opt.step()
+            step += 1
+            if step in (5, 9):
+                opt.param_groups[0]["lr"] *= 0.1
+            if step == 12:
+                break
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, ref.state_dict()[k], rtol=1e-12, atol=1e-14)
+    # and the decay matters
+    other = MLP(4, 3, hidden=(8,), seed=4).double()
+    train(other, X, y, lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=16, checkpoint_steps=(12,), seed=2)
+    assert not torch.allclose(other.head.weight, net.head.weight)
+    with pytest.raises(ValueError, match="lr_decay_steps: expected strictly increasing"):
+        train(MLP(4, 3, seed=0), X.float(), y, checkpoint_steps=(3,), lr_decay_steps=(4, 2))
+    with pytest.raises(ValueError, match="lr_decay: expected"):
+        train(MLP(4, 3, seed=0), X.float(), y, checkpoint_steps=(3,), lr_decay=0.0)
