@@ -221,17 +221,17 @@ def training_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "cross_entr
     With logits z (B, K), targets y (B,), the one-hot e_y and p = softmax(z), the per-sample objective is
 
     * ``"cross_entropy"``: -log p_y;
-    * ``"label_smoothing"`` (α = ``loss_param``, default 0.1): the cross-entropy against the target
-      (1 - α) e_y + α 1/K, i.e. (1 - α)(-log p_y) + α (1/K) Σ_k (-log p_k) (PyTorch's ``label_smoothing``);
+    * ``"label_smoothing"`` (ε = ``loss_param``, default 0.1): the cross-entropy against the target
+      (1 - ε) e_y + ε 1/K, i.e. (1 - ε)(-log p_y) + ε (1/K) Σ_k (-log p_k) (PyTorch's ``label_smoothing``);
     * ``"squared_error"``: ½ ‖z - e_y‖² (summed over classes; its gradient z - e_y mirrors the
       cross-entropy's p - e_y);
     * ``"sigmoid"``: one-vs-rest, Σ_k [softplus(z_k) - [k = y] z_k] (a binary cross-entropy per class, summed);
-    * ``"logit_penalty"`` (β = ``loss_param``, default 1e-3): -log p_y + β ‖z‖².
+    * ``"logit_penalty"`` (ρ = ``loss_param``, default 1e-3): -log p_y + ρ ‖z‖².
 
     Returns the mean over the batch (a 0-d tensor that autograd can differentiate).
 
     Args:
-        logits: (B, K) logits. y: (B,) class indices. loss: one of the five names. loss_param: α or β (None
+        logits: (B, K) logits. y: (B,) class indices. loss: one of the five names. loss_param: ε or ρ (None
             for the default; must be None for the losses without a parameter).
 
     Returns:
@@ -294,7 +294,7 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] =
         seed: seed of the batch order. record_head: record ``(1^T W, 1^T b)`` after every step.
         progress: show a tqdm bar (for interactive use; off by default, never in the book's build).
         loss: the objective, one of ``"cross_entropy"`` (default), ``"label_smoothing"``, ``"squared_error"``,
-            ``"sigmoid"``, ``"logit_penalty"`` (see :func:`training_loss`). loss_param: its α or β (None: default).
+            ``"sigmoid"``, ``"logit_penalty"`` (see :func:`training_loss`). loss_param: its ε or ρ (None: default).
         checkpoint_steps: strictly increasing steps >= 1 after which a checkpoint is kept (default none).
         lr_decay_steps: strictly increasing steps >= 1 after which the step size is multiplied by ``lr_decay``
             (in (0, 1]; default 0.1), the piecewise-constant schedule of Papyan et al. (default: none).

@@ -226,7 +226,7 @@ def test_training_loss_matches_its_definition(loss: str, param: float | None) ->
     y = torch.randint(0, 6, (50,), generator=gen)
     got = float(training_loss(z, y, loss, param))
     assert got == pytest.approx(_objective_numpy(z.numpy(), y.numpy(), loss, param), rel=1e-12)
-    # the defaults of the parameters: alpha = 0.1, beta = 1e-3
+    # the defaults of the parameters: epsilon = 0.1, rho = 1e-3
     if param in (0.1, 1e-3):
         assert float(training_loss(z, y, loss)) == got
 
@@ -308,8 +308,8 @@ def test_checkpoints_by_step() -> None:
 @pytest.mark.parametrize("kwargs,error,message", [
     ({"loss": "hinge"}, ValueError, "loss: expected one of cross_entropy"),
     ({"loss": "squared_error", "loss_param": 0.1}, ValueError, "loss_param: expected None for loss='squared_error'"),
-    ({"loss": "label_smoothing", "loss_param": 1.0}, ValueError, r"loss_param: expected alpha in \(0, 1\)"),
-    ({"loss": "logit_penalty", "loss_param": 0.0}, ValueError, "loss_param: expected beta > 0"),
+    ({"loss": "label_smoothing", "loss_param": 1.0}, ValueError, r"loss_param: expected epsilon in \(0, 1\)"),
+    ({"loss": "logit_penalty", "loss_param": 0.0}, ValueError, "loss_param: expected rho > 0"),
     ({"loss": "logit_penalty", "loss_param": "big"}, TypeError, "loss_param: expected a finite real number"),
     ({"checkpoint_steps": (5, 5)}, ValueError, "checkpoint_steps: expected strictly increasing"),
     ({"checkpoint_steps": (0,)}, ValueError, "checkpoint_steps: expected ints >= 1"),

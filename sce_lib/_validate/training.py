@@ -92,8 +92,8 @@ def check_checkpoint_steps(steps: Any, name: str = "checkpoint_steps") -> tuple[
 
 
 def check_loss_choice(loss: Any, loss_param: Any) -> tuple[str, float | None]:
-    """One of LOSSES and its parameter: label smoothing's alpha in (0, 1) (default 0.1), the logit
-    penalty's beta > 0 (default 1e-3), None for the others.
+    """One of LOSSES and its parameter: label smoothing's epsilon in (0, 1) (default 0.1), the logit
+    penalty's rho > 0 (default 1e-3), None for the others.
 
     Example:
         >>> check_loss_choice("label_smoothing", None), check_loss_choice("squared_error", None)
@@ -111,7 +111,7 @@ def check_loss_choice(loss: Any, loss_param: Any) -> tuple[str, float | None]:
         raise TypeError(f"loss_param: expected a finite real number, got {loss_param!r}")
     value = float(loss_param)
     if loss == "label_smoothing" and not 0.0 < value < 1.0:
-        raise ValueError(f"loss_param: expected alpha in (0, 1) for label smoothing, got {value!r}")
+        raise ValueError(f"loss_param: expected epsilon in (0, 1) for label smoothing, got {value!r}")
     if loss == "logit_penalty" and not value > 0.0:
-        raise ValueError(f"loss_param: expected beta > 0 for the logit penalty, got {value!r}")
+        raise ValueError(f"loss_param: expected rho > 0 for the logit penalty, got {value!r}")
     return loss, value
