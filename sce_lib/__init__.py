@@ -36,6 +36,8 @@ from .separability import (
     SeparationEstimate,
     bound_closed_form,
     bound_threshold,
+    class_separation,
+    collapse_metrics,
     inter_value,
     intra_cdf,
     intra_value,

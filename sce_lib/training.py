@@ -8,7 +8,9 @@ a list of values (from about ``log K`` down to 0.02), and, at each of those mome
   ``head`` (``torch.nn.Linear(width, K)``), so ``z = head(features(x))``;
 * :func:`train`: mini-batch SGD (optionally with momentum and weight decay, or Adam for comparison),
   seeded, which measures ``L`` on the full training set in eval mode every ``check_every`` steps and keeps
-  a :class:`Checkpoint` (a copy of the weights) the first time ``L`` falls to each target;
+  a :class:`Checkpoint` (a copy of the weights) the first time ``L`` falls to each target, and, if asked,
+  at chosen steps; the objective is the cross-entropy by default, or one of the alternatives of
+  :func:`training_loss` (label smoothing, squared error, one-vs-rest sigmoid, a logit penalty);
 * :func:`evaluate`: the logits, features and per-sample losses of a model (or of one of its checkpoints)
   in float64 and eval mode — the weights are trained in float32 and read out exactly in float64.
 
@@ -28,9 +30,11 @@ from torch import nn
 
 from .functional import cross_entropy
 from ._validate.scalars import check_bool, check_int, check_option, check_real
-from ._validate.training import check_inputs, check_labels, check_loss_targets, check_model
+from ._validate.training import (check_checkpoint_steps, check_inputs, check_labels, check_loss_choice,
+                                 check_loss_targets, check_model)
+from .objectives import _objective, training_loss
 
-__all__ = ["MLP", "CNN1d", "Checkpoint", "TrainingRun", "Readout", "train", "evaluate"]
+__all__ = ["MLP", "CNN1d", "Checkpoint", "TrainingRun", "Readout", "train", "evaluate", "training_loss"]
 
 
 def _centre_rows(head: nn.Linear) -> None:
@@ -136,7 +140,10 @@ class CNN1d(nn.Module):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The weights the first time the full-training-set loss fell to ``target`` or below.
+    """The weights the first time the full-training-set loss fell to ``target`` or below (or at a chosen step).
+
+    A checkpoint by step (in :attr:`TrainingRun.step_checkpoints`) has ``target`` equal to its measured
+    ``loss``: it was asked for by step, not by loss level.
 
     Attributes:
         target: the loss level asked for. loss: the measured L (float64, eval mode) at that moment.
@@ -161,7 +168,10 @@ class TrainingRun:
             float64 within 1 % of the next target and below it, otherwise in the training dtype).
         head_sums: (steps + 1, width + 1) float64 tensor of ``(1^T W, 1^T b)`` after every step (row 0:
             initial), or None unless ``record_head=True``.
-        steps: steps taken. reached_all: whether every target was reached within ``max_epochs``.
+        steps: steps taken. reached_all: whether every target was reached (and every checkpoint step
+            taken) within ``max_epochs``.
+        step_checkpoints: one :class:`Checkpoint` per entry of ``checkpoint_steps`` taken, in order, with
+            L measured in float64 after that step (empty unless ``checkpoint_steps`` was given).
     """
 
     checkpoints: list[Checkpoint]
@@ -169,6 +179,7 @@ class TrainingRun:
     head_sums: torch.Tensor | None
     steps: int
     reached_all: bool
+    step_checkpoints: list[Checkpoint] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -204,10 +215,12 @@ def _head_sums(model: nn.Module) -> torch.Tensor:
     return torch.cat([W.double().sum(dim=0), b.double().sum().reshape(1)])
 
 
-def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], lr: float = 0.05,
+def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...] = (), lr: float = 0.05,
           momentum: float = 0.9, weight_decay: float = 0.0, optimizer: str = "sgd", batch_size: int = 64,
           max_epochs: int = 100, check_every: int = 10, seed: int = 0, record_head: bool = False,
-          progress: bool = False) -> TrainingRun:
+          progress: bool = False, loss: str = "cross_entropy", loss_param: float | None = None,
+          checkpoint_steps: tuple[int, ...] = (), lr_decay_steps: tuple[int, ...] = (),
+          lr_decay: float = 0.1) -> TrainingRun:
     """Train ``model`` in place with mini-batch SGD on the mean cross-entropy and keep checkpoints at loss levels.
 
     Each step draws the next mini-batch of a seeded random permutation (one permutation per epoch),
@@ -218,14 +231,27 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
     regularisation term; the first time L <= target, for each target in turn, a :class:`Checkpoint` is kept.
     Training stops when the last target is reached or after ``max_epochs`` epochs.
 
+    Three additions, all off by default (the defaults give the same bits as before they existed):
+    ``loss`` trains on another objective (:func:`training_loss`; L, the targets and the trace stay the
+    mean *cross-entropy*, the quantity of the separability bound), and ``checkpoint_steps`` keeps a
+    checkpoint after each of the given steps (L measured in float64 there), for long runs such as the
+    terminal phase where the cross-entropy may never reach a target; training then continues until the
+    last target is reached *and* the last of these steps is taken; ``lr_decay_steps`` divides the step
+    size at the given steps (a piecewise-constant schedule, as in long runs into the terminal phase).
+
     Args:
         model: an :class:`MLP` or :class:`CNN1d` (any module with ``features`` and a linear ``head``).
         X: (N, d_in) floating inputs (converted to the model's dtype). y: (N,) class indices in [0, K-1].
-        loss_targets: strictly decreasing loss levels > 0.
+        loss_targets: strictly decreasing loss levels > 0 (may be empty when ``checkpoint_steps`` is not).
         lr: step size > 0. momentum: in [0, 1) (SGD only). weight_decay: >= 0 (applied to every parameter).
         optimizer: ``"sgd"`` or ``"adam"``. batch_size: >= 1. max_epochs: >= 1. check_every: steps between checks.
         seed: seed of the batch order. record_head: record ``(1^T W, 1^T b)`` after every step.
         progress: show a tqdm bar (for interactive use; off by default, never in the book's build).
+        loss: the objective, one of ``"cross_entropy"`` (default), ``"label_smoothing"``, ``"squared_error"``,
+            ``"sigmoid"``, ``"logit_penalty"`` (see :func:`training_loss`). loss_param: its ε or ρ (None: default).
+        checkpoint_steps: strictly increasing steps >= 1 after which a checkpoint is kept (default none).
+        lr_decay_steps: strictly increasing steps >= 1 after which the step size is multiplied by ``lr_decay``
+            (in (0, 1]; default 0.1), the piecewise-constant schedule of Papyan et al. (default: none).
 
     Returns:
         A :class:`TrainingRun`.
@@ -243,7 +269,11 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
     dtype = next(model.parameters()).dtype
     X = check_inputs(X, model).to(dtype)
     y = check_labels(y, X, model.K)
-    targets = check_loss_targets(loss_targets)
+    at_steps = check_checkpoint_steps(checkpoint_steps)
+    targets = check_loss_targets(loss_targets, allow_empty=len(at_steps) > 0)
+    loss, loss_param = check_loss_choice(loss, loss_param)
+    decay_at = check_checkpoint_steps(lr_decay_steps, "lr_decay_steps")
+    lr_decay = check_real(lr_decay, "lr_decay", minimum=0.0, maximum=1.0, strict_min=True)
     lr = check_real(lr, "lr", minimum=0.0, strict_min=True)
     momentum = check_real(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
     weight_decay = check_real(weight_decay, "weight_decay", minimum=0.0)
@@ -265,6 +295,7 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
     trace: list[tuple[float, float]] = []
     sums = [_head_sums(model)] if record_head else []
     step, next_target = 0, 0
+    step_checkpoints: list[Checkpoint] = []
 
     def check(epoch: int) -> bool:
         nonlocal next_target
@@ -279,7 +310,7 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
             state = state or {k: v.detach().clone() for k, v in model.state_dict().items()}
             checkpoints.append(Checkpoint(targets[next_target], L, step, epoch, state))
             next_target += 1
-        return next_target == len(targets)
+        return next_target == len(targets) and len(step_checkpoints) == len(at_steps)
 
     bar = None
     if progress:
@@ -294,13 +325,26 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
         for i in range(per_epoch):
             idx = order[i * batch_size:(i + 1) * batch_size]
             opt.zero_grad(set_to_none=True)
-            nn.functional.cross_entropy(model(X[idx]), y[idx]).backward()
+            if loss == "cross_entropy":
+                nn.functional.cross_entropy(model(X[idx]), y[idx]).backward()
+            else:
+                _objective(model(X[idx]), y[idx], loss, loss_param).backward()
             opt.step()
             step += 1
             if record_head:
                 sums.append(_head_sums(model))
             if bar is not None:
                 bar.update(1)
+            if step in decay_at:
+                for group in opt.param_groups:
+                    group["lr"] *= lr_decay
+            if len(step_checkpoints) < len(at_steps) and step == at_steps[len(step_checkpoints)]:
+                L_step = _mean_loss(model, X, y)
+                step_checkpoints.append(Checkpoint(L_step, L_step, step, epoch,
+                                                   {k: v.detach().clone() for k, v in model.state_dict().items()}))
+                if next_target == len(targets) and len(step_checkpoints) == len(at_steps):
+                    done = True      # the last step asked for, every target reached: stop here
+                    break
             if step % check_every == 0 and check(epoch):
                 done = True
                 break
@@ -310,7 +354,7 @@ def train(model: nn.Module, X: Any, y: Any, *, loss_targets: tuple[float, ...], 
         done = check(epoch)
     model.eval()
     return TrainingRun(checkpoints, torch.tensor(trace, dtype=torch.float64),
-                       torch.stack(sums) if record_head else None, step, done)
+                       torch.stack(sums) if record_head else None, step, done, step_checkpoints)
 
 
 def evaluate(model: nn.Module, X: Any, y: Any = None, *, state: dict[str, torch.Tensor] | None = None) -> Readout:

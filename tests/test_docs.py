@@ -26,7 +26,8 @@ MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_l
            "sce_lib._validate.optim", "sce_lib.separability.theory", "sce_lib.separability.bounds",
            "sce_lib.separability.estimator", "sce_lib.separability.diagnostics",
            "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training", "sce_lib.seeds",
-           "sce_lib.separability.pairs", "sce_lib.separability.attribution"]
+           "sce_lib.separability.pairs", "sce_lib.separability.attribution",
+           "sce_lib.separability.collapse", "sce_lib._validate.collapse", "sce_lib.objectives"]
 DERIVED = re.compile(r"Derived in:\s*book/([\w.-]+\.md),\s*(.+)", re.S)
 
 

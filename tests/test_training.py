@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -188,3 +190,171 @@ def test_cuda_matches_cpu() -> None:
     assert o_gpu.logits.device.type == "cuda" and r_cpu.steps == r_gpu.steps
     torch.testing.assert_close(o_gpu.logits.cpu(), o_cpu.logits, rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(r_gpu.head_sums.cpu(), r_cpu.head_sums, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------ the extensions: the loss as a choice, step checkpoints
+from sce_lib.training import training_loss  # noqa: E402
+
+
+def _objective_numpy(z: np.ndarray, y: np.ndarray, loss: str, param: float | None) -> float:
+    """The per-sample objectives written out from their definitions (numpy, float64), averaged."""
+    B, K = z.shape
+    logp = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    e = np.eye(K)[y]
+    if loss == "cross_entropy":
+        per = -(e * logp).sum(1)
+    elif loss == "label_smoothing":
+        per = -(((1 - param) * e + param / K) * logp).sum(1)
+    elif loss == "squared_error":
+        per = 0.5 * ((z - e) ** 2).sum(1)
+    elif loss == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        per = -(e * np.log(s) + (1 - e) * np.log(1 - s)).sum(1)
+    else:
+        per = -(e * logp).sum(1) + param * (z ** 2).sum(1)
+    return float(per.mean())
+
+
+LOSS_CASES = [("cross_entropy", None), ("label_smoothing", 0.1), ("label_smoothing", 0.3), ("squared_error", None),
+              ("sigmoid", None), ("logit_penalty", 1e-3), ("logit_penalty", 0.2)]
+
+
+@pytest.mark.parametrize("loss,param", LOSS_CASES)
+def test_training_loss_matches_its_definition(loss: str, param: float | None) -> None:
+    gen = torch.Generator().manual_seed(0)
+    z = 3.0 * torch.randn(50, 6, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 6, (50,), generator=gen)
+    got = float(training_loss(z, y, loss, param))
+    assert got == pytest.approx(_objective_numpy(z.numpy(), y.numpy(), loss, param), rel=1e-12)
+    # the defaults of the parameters: epsilon = 0.1, rho = 1e-3
+    if param in (0.1, 1e-3):
+        assert float(training_loss(z, y, loss)) == got
+
+
+@pytest.mark.parametrize("loss,param", LOSS_CASES)
+def test_train_takes_sgd_steps_on_the_chosen_objective(loss: str, param: float | None) -> None:
+    # a hand-written loop with the numpy objective's autograd twin (the definitions in torch ops, not
+    # training_loss) and the same batch order must give the same weights, to float64 rounding
+    X, y = _blobs()
+    X = X.double()
+    net = MLP(4, 3, hidden=(8,), seed=2).double()
+    run = train(net, X, y, lr=0.05, momentum=0.9, weight_decay=1e-3, batch_size=16, check_every=1000,
+                loss=loss, loss_param=param, checkpoint_steps=(12,))
+    assert run.steps == 12 and run.reached_all and run.checkpoints == []
+
+    ref = MLP(4, 3, hidden=(8,), seed=2).double()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    gen = torch.Generator().manual_seed(0 + 1)
+    K, step = 3, 0
+    while step < 12:
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(math.ceil(len(y) / 16)):
+            idx = order[i * 16:(i + 1) * 16]
+            z = ref(X[idx]); e = F.one_hot(y[idx], K).double()
+            logp = z - torch.logsumexp(z, 1, keepdim=True)
+            per = {"cross_entropy": lambda: -(e * logp).sum(1),
+                   "label_smoothing": lambda: -(((1 - (param or 0)) * e + (param or 0) / K) * logp).sum(1),
+                   "squared_error": lambda: 0.5 * ((z - e) ** 2).sum(1),
+                   "sigmoid": lambda: (F.softplus(z) - e * z).sum(1),
+                   "logit_penalty": lambda: -(e * logp).sum(1) + (param or 0) * (z ** 2).sum(1)}[loss]()
+            opt.zero_grad(); per.mean().backward(); opt.step()
+            step += 1
+            if step == 12:
+                break
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, ref.state_dict()[k], rtol=1e-10, atol=1e-12)
+    # the losses really differ: two objectives give different weights
+    other = MLP(4, 3, hidden=(8,), seed=2).double()
+    train(other, X, y, lr=0.05, batch_size=16, checkpoint_steps=(12,), check_every=1000,
+          loss="squared_error" if loss != "squared_error" else "sigmoid")
+    assert not torch.equal(other.head.weight, net.head.weight)
+
+
+def test_default_objective_is_unchanged_by_the_new_arguments() -> None:
+    # the explicit default loss and checkpoint steps taken along the way do not change a single bit
+    X, y = _blobs()
+    nets = [MLP(4, 3, hidden=(8,), seed=1) for _ in range(3)]
+    r0 = train(nets[0], X, y, loss_targets=TARGETS, lr=0.1, batch_size=16, seed=5)
+    r1 = train(nets[1], X, y, loss_targets=TARGETS, lr=0.1, batch_size=16, seed=5, loss="cross_entropy")
+    r2 = train(nets[2], X, y, loss_targets=TARGETS, lr=0.1, batch_size=16, seed=5, checkpoint_steps=(1, 7))
+    assert r0.steps == r1.steps == r2.steps > 7 and torch.equal(r0.trace, r2.trace) and r0.step_checkpoints == []
+    for k, v in nets[0].state_dict().items():
+        assert torch.equal(v, nets[1].state_dict()[k]) and torch.equal(v, nets[2].state_dict()[k]), k
+
+
+def test_checkpoints_by_step() -> None:
+    X, y = _blobs()
+    net = MLP(4, 3, hidden=(8,), seed=0)
+    run = train(net, X, y, lr=0.1, batch_size=16, checkpoint_steps=(3, 10, 40), check_every=4)
+    assert run.reached_all and run.steps == 40 and [c.step for c in run.step_checkpoints] == [3, 10, 40]
+    for c in run.step_checkpoints:
+        # L is the float64 mean loss of the saved weights, and target = loss for a step checkpoint
+        assert c.loss == c.target == float(evaluate(net, X, y, state=c.state).losses.mean())
+    # the weights at step 10 are those of a run stopped at step 10
+    short = MLP(4, 3, hidden=(8,), seed=0)
+    train(short, X, y, lr=0.1, batch_size=16, checkpoint_steps=(10,), check_every=4)
+    for k, v in short.state_dict().items():
+        assert torch.equal(v, run.step_checkpoints[1].state[k]), k
+    # with loss targets too, training goes on until both lists are done
+    both = train(MLP(4, 3, hidden=(8,), seed=0), X, y, loss_targets=(0.8,), lr=0.1, batch_size=16,
+                 checkpoint_steps=(50,), check_every=4)
+    assert both.reached_all and both.steps == 50 and both.checkpoints[0].step < 50
+    # an unreachable step is reported
+    late = train(MLP(4, 3, hidden=(8,), seed=0), X, y, lr=0.1, batch_size=16, checkpoint_steps=(5, 10_000),
+                 max_epochs=2)
+    assert not late.reached_all and [c.step for c in late.step_checkpoints] == [5]
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"loss": "hinge"}, ValueError, "loss: expected one of cross_entropy"),
+    ({"loss": "squared_error", "loss_param": 0.1}, ValueError, "loss_param: expected None for loss='squared_error'"),
+    ({"loss": "label_smoothing", "loss_param": 1.0}, ValueError, r"loss_param: expected epsilon in \(0, 1\)"),
+    ({"loss": "logit_penalty", "loss_param": 0.0}, ValueError, "loss_param: expected rho > 0"),
+    ({"loss": "logit_penalty", "loss_param": "big"}, TypeError, "loss_param: expected a finite real number"),
+    ({"checkpoint_steps": (5, 5)}, ValueError, "checkpoint_steps: expected strictly increasing"),
+    ({"checkpoint_steps": (0,)}, ValueError, "checkpoint_steps: expected ints >= 1"),
+    ({"checkpoint_steps": 5}, TypeError, "checkpoint_steps: expected a sequence of ints"),
+    ({"loss_targets": (), "checkpoint_steps": ()}, TypeError, "loss_targets: expected a non-empty sequence"),
+])
+def test_bad_extension_input_is_named(kwargs, error, message) -> None:
+    args = {"loss_targets": (0.5,)}
+    args.update(kwargs)
+    with pytest.raises(error, match=message):
+        train(MLP(4, 3, seed=0), torch.zeros(5, 4), torch.zeros(5, dtype=torch.int64), **args)
+    if "loss" in kwargs:
+        with pytest.raises(error, match=message):
+            training_loss(torch.zeros(2, 3), torch.zeros(2, dtype=torch.int64), kwargs["loss"], kwargs.get("loss_param"))
+
+
+def test_lr_decay_steps_divide_the_step_size() -> None:
+    # a hand-written loop that multiplies the step by 0.1 after steps 5 and 9 gives the same weights
+    X, y = _blobs()
+    X = X.double()
+    net = MLP(4, 3, hidden=(8,), seed=4).double()
+    run = train(net, X, y, lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=16, checkpoint_steps=(12,),
+                lr_decay_steps=(5, 9), lr_decay=0.1, seed=2)
+    assert run.steps == 12
+    ref = MLP(4, 3, hidden=(8,), seed=4).double()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+    gen = torch.Generator().manual_seed(2 + 1)
+    step = 0
+    while step < 12:
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(math.ceil(len(y) / 16)):
+            idx = order[i * 16:(i + 1) * 16]
+            opt.zero_grad(); F.cross_entropy(ref(X[idx]), y[idx]).backward(); opt.step()
+            step += 1
+            if step in (5, 9):
+                opt.param_groups[0]["lr"] *= 0.1
+            if step == 12:
+                break
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, ref.state_dict()[k], rtol=1e-12, atol=1e-14)
+    # and the decay matters
+    other = MLP(4, 3, hidden=(8,), seed=4).double()
+    train(other, X, y, lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=16, checkpoint_steps=(12,), seed=2)
+    assert not torch.allclose(other.head.weight, net.head.weight)
+    with pytest.raises(ValueError, match="lr_decay_steps: expected strictly increasing"):
+        train(MLP(4, 3, seed=0), X.float(), y, checkpoint_steps=(3,), lr_decay_steps=(4, 2))
+    with pytest.raises(ValueError, match="lr_decay: expected"):
+        train(MLP(4, 3, seed=0), X.float(), y, checkpoint_steps=(3,), lr_decay=0.0)

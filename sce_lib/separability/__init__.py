@@ -13,6 +13,7 @@ assumptions O1 (per-sample losses Exp(L)), O2 (equal non-target logits), A1 (cen
 * :mod:`.pairs`: the measured probability with its U-statistic standard error, and the margin-matrix
   reading of M;
 * :mod:`.attribution`: the three-way, order-free attribution of P_model − measured to O1, A3, O2.
+* :mod:`.collapse`: neural-collapse statistics NC1-NC4 and the class-separation R² (not part of the reconstruction).
 """
 
 from .bounds import (
@@ -26,6 +27,7 @@ from .bounds import (
     valid_loss_range,
 )
 from .attribution import FACTORS, coalition_values, exponential_quantile_losses, shapley, top_share
+from .collapse import class_separation, collapse_metrics
 from .diagnostics import AssumptionDiagnostics, assumption_diagnostics, margin_law_ks, plug_in_probability
 from .estimator import SeparationEstimate, pair_distances, sampled_separation_probability, separation_probability
 from .pairs import SeparationWithError, margin_vectors, separation_with_stderr
@@ -73,4 +75,6 @@ __all__ = [
     "coalition_values",
     "shapley",
     "FACTORS",
+    "collapse_metrics",
+    "class_separation",
 ]
