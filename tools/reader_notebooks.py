@@ -42,12 +42,18 @@ BUILD = ROOT / "_build"
 
 
 def chapter_docs(root: Path = ROOT) -> list[str]:
-    """The docnames of the numbered chapters, in the order of ``_toc.yml`` ("book/06-separability")."""
+    """The docnames of the numbered chapters and their section pages, in the order of ``_toc.yml``."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     docs = []
+
+    def add(entries: list[dict]) -> None:  # a chapter, then its sections (an appendix page), in order
+        for entry in entries:
+            docs.append(entry["file"])
+            add(entry.get("sections", []))
+
     for part in toc.get("parts", []):
         if part.get("numbered"):
-            docs += [entry["file"] for entry in part.get("chapters", [])]
+            add(part.get("chapters", []))
     return docs
 
 

@@ -30,6 +30,7 @@ HIDDEN = [
     import math
     import numpy as np
     w = np.asarray(v)
+    assert np.shape(p_mc) == np.shape(ell_mc)  # the student's own draws (the main text has a p_mc of its own)
     assert w.shape == np.shape(p_mc) and np.allclose(w, np.asarray(p_mc) * (1 - np.asarray(p_mc)), rtol=1e-15, atol=0)
     assert abs(w.mean() - 0.3 / (1.3 * 1.6)) < 5 * w.std() / math.sqrt(w.size)
     """,
