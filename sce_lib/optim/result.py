@@ -26,7 +26,7 @@ class FitResult:
         W: (K, d) weights.  b: (K,) biases (same dtype and device as the inputs).
         loss: final objective, mean cross-entropy + (l2/2) ||W||_F^2 (a float).
         grad_norm: ||grad f(theta)|| at the returned point (Euclidean norm over W and b).
-        history: per iteration (entry 0 is the starting point theta_0 = 0), lists of equal length:
+        history: per iteration (entry 0 is the starting point: 0, or ``init``), lists of equal length:
             ``"loss"`` (objective), ``"grad_norm"``, ``"time"`` (seconds since the start).  For
             ``"nesterov"`` the loss is f(theta_t) and the gradient norm is at the extrapolated point
             y_t (where the method computes it); the last entry is the returned y_T's.
