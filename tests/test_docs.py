@@ -23,6 +23,7 @@ MODULES = ["sce_lib.functional", "sce_lib.derivatives", "sce_lib.device", "sce_l
            "sce_lib._validate.scalars", "sce_lib._validate.arrays", "sce_lib._validate.convexity",
            "sce_lib._validate.hidden_layer", "sce_lib._validate.linear", "sce_lib._validate.symbolic",
            "sce_lib._validate.data", "sce_lib._validate.reference", "sce_lib.optim.fit", "sce_lib.optim.result",
+           "sce_lib.optim.certify", "sce_lib.optim.estimator",
            "sce_lib._validate.optim", "sce_lib.separability.theory", "sce_lib.separability.bounds",
            "sce_lib.separability.estimator", "sce_lib.separability.diagnostics",
            "sce_lib._validate.separability", "sce_lib.training", "sce_lib._validate.training", "sce_lib.seeds",

@@ -10,7 +10,7 @@ import torch
 from .core import check_target, to_tensor
 from .scalars import check_bool, check_int, check_option, check_real
 
-__all__ = ["METHODS", "check_fit_data", "check_fit_options"]
+__all__ = ["METHODS", "check_fit_data", "check_fit_options", "check_fit_extras"]
 
 METHODS = ("auto", "gd", "nesterov", "newton", "newton-cg", "lbfgs")
 
@@ -27,19 +27,28 @@ def _device(device: Any) -> torch.device | None:
 
 
 def check_fit_data(X: Any, y: Any, n_classes: Any, device: Any) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """X (N, d) real -> floating (integer X becomes float64), finite, N >= 1, d >= 1;
-    y (N,) class indices in [0, K-1]; K = n_classes, or max(y) + 1 when None, and K >= 2.
+    """X (N, d) real, dense -> floating (integer X becomes float64; float16 and bfloat16 become float32,
+    where the solvers can reach a useful tolerance), finite, N >= 1, d >= 1; y (N,) class indices in
+    [0, K-1]; K = n_classes, or max(y) + 1 when None, and K >= 2.
 
     Example:
         >>> X, y, K = check_fit_data([[0.0], [1.0]], [0, 2], None, None)
         >>> tuple(X.shape), y.tolist(), K
         ((2, 1), [0, 2], 3)
     """
+    if isinstance(X, torch.Tensor) and X.layout != torch.strided:
+        raise TypeError(f"X: expected a dense (strided) tensor, got layout {X.layout}; sparse X is not "
+                        "supported, convert it with X.to_dense()")
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(f"X: expected a dense array, got the scipy sparse matrix {type(X).__name__}; sparse X "
+                        "is not supported, convert it with X.toarray()")
     X = to_tensor(X, "X")
     if X.dtype == torch.bool or X.is_complex():
         raise TypeError(f"X: expected a real tensor, got dtype {X.dtype}")
     if not X.is_floating_point():
         X = X.to(torch.float64)
+    elif X.dtype in (torch.float16, torch.bfloat16):
+        X = X.to(torch.float32)
     dev = _device(device)
     if dev is not None:
         X = X.to(dev)
@@ -84,3 +93,43 @@ def check_fit_options(l2: Any, method: Any, tol: Any, max_iter: Any, progress: A
     if callback is not None and not callable(callback):
         raise TypeError(f"callback: expected None or a callable (t, W, b), got {type(callback).__name__}")
     return l2, method, tol, max_iter, progress, callback  # type: ignore[return-value]
+
+
+def check_fit_extras(sample_weight: Any, fit_intercept: Any, init: Any, X: torch.Tensor, K: int
+                     ) -> tuple[torch.Tensor | None, bool, tuple[torch.Tensor, torch.Tensor] | None]:
+    """sample_weight None or (N,) finite, >= 0, with a positive sum; fit_intercept a bool; init None or a
+    pair (W (K, d), b (K,)) of finite values (b is ignored without an intercept).  Tensors come back in
+    X's dtype and on X's device.
+
+    Example:
+        >>> X = torch.zeros(3, 2, dtype=torch.float64)
+        >>> w, fi, init = check_fit_extras([1, 0, 2], True, None, X, 2)
+        >>> w.tolist(), fi, init
+        ([1.0, 0.0, 2.0], True, None)
+    """
+    fit_intercept = check_bool(fit_intercept, "fit_intercept")
+    n, d = X.shape
+    w = None
+    if sample_weight is not None:
+        w = to_tensor(sample_weight, "sample_weight")
+        if w.dtype == torch.bool or w.is_complex():
+            raise TypeError(f"sample_weight: expected real weights, got dtype {w.dtype}")
+        w = w.to(device=X.device, dtype=X.dtype)
+        if tuple(w.shape) != (n,):
+            raise ValueError(f"sample_weight: expected shape (N,) = ({n},) to match X, got {tuple(w.shape)}")
+        if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+            raise ValueError(f"sample_weight: expected finite weights >= 0, got min {float(w.min())}")
+        if not float(w.sum()) > 0:
+            raise ValueError("sample_weight: expected a positive sum, got all weights 0")
+    if init is not None:
+        if not (isinstance(init, (tuple, list)) and len(init) == 2):
+            raise TypeError(f"init: expected None or a pair (W, b), got {type(init).__name__}")
+        W0 = to_tensor(init[0], "init W").to(device=X.device, dtype=X.dtype)
+        b0 = to_tensor(init[1], "init b").to(device=X.device, dtype=X.dtype)
+        if tuple(W0.shape) != (K, d) or tuple(b0.shape) != (K,):
+            raise ValueError(f"init: expected W of shape (K, d) = ({K}, {d}) and b of shape ({K},), got "
+                             f"{tuple(W0.shape)} and {tuple(b0.shape)}")
+        if not (bool(torch.isfinite(W0).all()) and bool(torch.isfinite(b0).all())):
+            raise ValueError("init: expected finite W and b, got NaN or inf")
+        init = (W0, b0)
+    return w, fit_intercept, init

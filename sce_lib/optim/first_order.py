@@ -1,6 +1,6 @@
 """First-order methods with chapter 04's smoothness constant: gradient descent and Nesterov.
 
-Both use the step 1/beta, beta = lambda_max(X~^T X~)/(2N) + l2, with no tuning and no line search:
+Both use the step 1/beta, beta = lambda_max(X~^T diag(a) X~)/2 + l2 (a_n = 1/N without weights), with no tuning and no line search:
 the step that chapter 05's descent lemma makes safe.
 """
 
@@ -16,10 +16,9 @@ from .tracker import Tracker
 __all__ = ["gradient_descent", "nesterov"]
 
 
-def gradient_descent(obj: Objective, tr: Tracker) -> torch.Tensor:
-    """theta_{t+1} = theta_t - grad f(theta_t) / beta from theta_0 = 0; returns V (K, d+1)."""
-    step = 1.0 / smoothness_constant(obj.XtT, obj.l2)
-    V = obj.zeros()
+def gradient_descent(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
+    """theta_{t+1} = theta_t - grad f(theta_t) / beta from theta_0 = V (K, D); returns V (K, D)."""
+    step = 1.0 / smoothness_constant(obj.XtT, obj.l2, None if obj.a is None else obj.a[0])
     while True:
         f, g, _ = obj.value_grad(V)
         if tr.record(V, f, float(g.norm())) or tr.done():
@@ -27,8 +26,8 @@ def gradient_descent(obj: Objective, tr: Tracker) -> torch.Tensor:
         V = V - step * g
 
 
-def nesterov(obj: Objective, tr: Tracker) -> torch.Tensor:
-    """Nesterov's accelerated gradient with step 1/beta; returns V (K, d+1).
+def nesterov(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
+    """Nesterov's accelerated gradient with step 1/beta from theta_0 = V (K, D); returns V (K, D).
 
     theta_{t+1} = y_t - grad f(y_t)/beta,  y_{t+1} = theta_{t+1} + m_t (theta_{t+1} - theta_t), with
     m_t = t/(t+3) (the convex scheme) when l2 = 0, and the constant
@@ -37,10 +36,10 @@ def nesterov(obj: Objective, tr: Tracker) -> torch.Tensor:
     of f per iteration); its gradient norm is ||grad f(y_t)||, the one the method computes, and
     the stopping rule tests it: the point returned is that y_t.
     """
-    beta = smoothness_constant(obj.XtT, obj.l2)
+    beta = smoothness_constant(obj.XtT, obj.l2, None if obj.a is None else obj.a[0])
     q = math.sqrt(obj.l2 / beta)
     m_const = (1 - q) / (1 + q) if obj.l2 > 0 else None
-    theta = Y = obj.zeros()
+    theta = Y = V
     t = 0
     while True:
         f, g, _ = obj.value_grad(Y)

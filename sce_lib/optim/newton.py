@@ -2,16 +2,22 @@
 
 The Hessian is singular: along (0, c 1) (a constant added to every bias) always, and with l2 = 0
 also along W + 1 u^T and along directions of W that X~ does not see (chapter 04, §Null directions).
-Both solvers take the Levenberg-Marquardt step
+Both solvers take the Levenberg-Marquardt step with Marquardt's diagonal scaling,
 
-    (H + delta_t I) s = -g,   delta_t = ||g_t|| * min(1, ||g_t|| / ||g_0||) + delta_floor,
+    (H + delta_t D_t) s = -g,   D_t = diag(H_t) + floor,   delta_t = min(1, sqrt(g^T D_t^{-1} g)),
 
-the minimum-norm step in the limit delta -> 0: g is orthogonal to the null space of H (the loss
-does not change along it), so s is too, and from theta_0 = 0 the iterates stay orthogonal to it
-(the step's component along 1 u^T, nonzero only by rounding, is removed explicitly: ``_center``).
-As delta_t = O(||g_t||), the step differs from the Newton step on range(H) by O(||g_t||^2), which
-keeps the local convergence quadratic (chapter 05, §Newton's method).  A backtracking (Armijo)
-line search makes every step decrease f.
+D_t in the units of the Hessian and delta_t a pure number: g^T D^{-1} g is in the units of f (it
+estimates the Newton decrement g^T H^{-1} g ~ 2 (f - f*)).  So the step is invariant to rescaling
+the parameters by a diagonal matrix: the problem (s X, l2 s^2), whose minimiser is (W / s, b),
+takes the same iterates up to that scaling for every s (in exact arithmetic; the floor
+1e3 eps max diag(H), there for the exactly flat coordinates of constant-zero features, is the only
+exception).  As delta_t = O(||g_t||), the step differs from the Newton step on range(H) by
+O(||g_t||^2), which keeps the local convergence quadratic (chapter 05, §Newton's method).  The
+class-mean of every column of the step is removed (``_center``): f does not change along
+W + 1 u^T at l2 = 0, and with l2 > 0 the centred step lowers the penalty further, so the
+iterates from a centred start stay centred (zero class-sums of [W b]).  They are *not* the
+minimum-norm minimiser in the other flat directions (those of a rank-deficient X~): the scaling
+D mixes them in.  A backtracking (Armijo) line search makes every step decrease f.
 """
 
 from __future__ import annotations
@@ -27,9 +33,16 @@ ARMIJO = 1e-4
 MAX_HALVINGS = 40
 
 
-def _damping(gn: float, g0: float, scale: float) -> float:
-    eps = torch.finfo(torch.float64).eps
-    return gn * min(1.0, gn / g0) + 1e3 * eps * scale
+def _scaling(diag: torch.Tensor) -> torch.Tensor:
+    """D = diag(H) + 1e3 eps max diag(H), (K, D): positive, in the units of the Hessian."""
+    eps = torch.finfo(diag.dtype).eps
+    return diag + 1e3 * eps * float(diag.max())
+
+
+def _damping(g: torch.Tensor, Dm: torch.Tensor) -> float:
+    """delta_t = min(1, sqrt(g^T D^{-1} g)) + 1e3 eps: dimensionless, O(||g||) near the optimum."""
+    eps = torch.finfo(g.dtype).eps
+    return min(1.0, float((g * g / Dm).sum()) ** 0.5) + 1e3 * eps
 
 
 def _center(s: torch.Tensor) -> torch.Tensor:
@@ -55,21 +68,18 @@ def _line_search(obj: Objective, V: torch.Tensor, f: float, g: torch.Tensor, s: 
     return None
 
 
-def newton(obj: Objective, tr: Tracker) -> torch.Tensor:
-    """Damped Newton with the dense Hessian and a Cholesky solve; returns V (K, d+1)."""
-    V = obj.zeros()
+def newton(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
+    """Damped Newton with the dense Hessian and a Cholesky solve from V (K, D); returns V (K, D)."""
     f, g, _ = obj.value_grad(V)
-    g0 = float(g.norm())
-    if tr.record(V, f, g0) or tr.done():
+    if tr.record(V, f, float(g.norm())) or tr.done():
         return V
     n = V.numel()
     while True:
         H = obj.hessian(V)
-        gn = float(g.norm())
-        delta = _damping(gn, g0, float(H.diagonal().abs().max()))
-        eye = torch.eye(n, dtype=H.dtype, device=H.device)
-        for _ in range(20):  # PSD + delta I is positive definite; raise delta if rounding says otherwise
-            L, info = torch.linalg.cholesky_ex(H + delta * eye)
+        Dm = _scaling(H.diagonal().reshape(V.shape))
+        delta = _damping(g, Dm)
+        for _ in range(20):  # H + delta D is positive definite; raise delta if rounding says otherwise
+            L, info = torch.linalg.cholesky_ex(H + torch.diag(delta * Dm.reshape(-1)))
             if int(info) == 0:
                 break
             delta *= 10
@@ -83,59 +93,58 @@ def newton(obj: Objective, tr: Tracker) -> torch.Tensor:
             return V
 
 
-def _FORCE(rel: float) -> float:
-    """CG forcing term eta_t = min(0.5, sqrt(||g_t|| / ||g_0||)): superlinear convergence."""
-    return min(0.5, rel ** 0.5)
+def _FORCE(gDg: float) -> float:
+    """CG forcing term eta_t = min(0.5, (g^T D^{-1} g)^(1/4)), a pure number that is O(||g||^(1/2)):
+    superlinear convergence (Dembo, Eisenstat & Steihaug)."""
+    return min(0.5, gDg ** 0.25)
 
 
-def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, diag: torch.Tensor, delta: float, forcing: float,
+def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, Dm: torch.Tensor, delta: float, forcing: float,
         max_cg: int) -> torch.Tensor:
-    """Preconditioned CG for (H + delta I) s = -g, stopped at ||residual|| <= forcing * ||g||.
+    """Preconditioned CG for (H + delta D) s = -g, stopped at ||r||_{M^-1} <= forcing * ||g||_{M^-1}.
 
-    Jacobi preconditioner M = diag(H) + delta.  H is positive semidefinite, so curvature
-    q^T (H + delta I) q > 0 for q != 0; a non-positive value (rounding) stops CG.
+    Jacobi preconditioner M = (1 + delta) D (D = diag(H) + floor, (K, D)).  H is positive
+    semidefinite, so the curvature q^T (H + delta D) q > 0 for q != 0; a non-positive value
+    (rounding) stops CG.
     """
-    Minv = 1.0 / (diag + delta)  # diag = diag H (K, d+1)
+    Minv = 1.0 / ((1 + delta) * Dm)
     s = torch.zeros_like(g)
     r = -g
     z = Minv * r
     q = z
     rz = float((r * z).sum())
-    target = forcing * float(g.norm())
+    target = forcing ** 2 * rz  # compare squared M^{-1}-norms: ||r||_{M^-1}^2 = r^T z
     for _ in range(max_cg):
-        Hq = obj.hvp(p, q) + delta * q
+        Hq = obj.hvp(p, q) + delta * Dm * q
         curv = float((q * Hq).sum())
         if curv <= 0:
             break
         a = rz / curv
         s = s + a * q
         r = r - a * Hq
-        if float(r.norm()) <= target:
-            break
         z = Minv * r
         rz_new = float((r * z).sum())
+        if rz_new <= target:
+            break
         q = z + (rz_new / rz) * q
         rz = rz_new
     return s if s.abs().sum() > 0 else -Minv * g
 
 
-def newton_cg(obj: Objective, tr: Tracker) -> torch.Tensor:
-    """Truncated Newton: CG on Hessian-vector products, forcing term min(0.5, sqrt(||g_t|| / ||g_0||)).
+def newton_cg(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
+    """Truncated Newton from V (K, D): CG on Hessian-vector products, forcing term
+    min(0.5, (g^T D^{-1} g)^(1/4)).
 
-    Returns V (K, d+1).  Nothing of size (K(d+1))^2 is formed.
+    Returns V (K, D).  Nothing of size (K D)^2 is formed.
     """
-    V = obj.zeros()
     f, g, p = obj.value_grad(V)
-    g0 = float(g.norm())
-    if tr.record(V, f, g0) or tr.done():
+    if tr.record(V, f, float(g.norm())) or tr.done():
         return V
     max_cg = min(V.numel(), 500)
     while True:
-        gn = float(g.norm())
-        rel = gn / g0
-        diag = obj.hessian_diagonal(p)
-        delta = _damping(gn, g0, float(diag.max()))
-        s = _center(_cg(obj, p, g, diag, delta, _FORCE(rel), max_cg))
+        Dm = _scaling(obj.hessian_diagonal(p))
+        delta = _damping(g, Dm)
+        s = _center(_cg(obj, p, g, Dm, delta, _FORCE(float((g * g / Dm).sum())), max_cg))
         new = _line_search(obj, V, f, g, s)
         if new is None:
             return V

@@ -1,16 +1,18 @@
-"""The objective f(theta) = mean CE + (l2/2) ||W||_F^2, evaluated without per-call overhead.
+"""The objective f(theta) = weighted mean CE + (l2/2) ||W||_F^2, evaluated without per-call overhead.
 
-The solvers call it hundreds of times, so it works on theta = [W b] as one (K, d+1) matrix V,
-with X~ = [X 1] built once, and fuses what the public functions compute separately:
-``value_grad`` computes the logits once for the loss *and* the gradient, and returns the
-probabilities p of the point, which every Hessian-vector product of a CG solve reuses (each
-product then costs two matrix products with X~ and no exponential).
-The formulas are those of ``linear_ce_loss``, ``linear_ce_gradient`` and ``linear_ce_hvp``
-(book chapter 04), and tests/test_optim.py checks the fused versions against them.
+The solvers call it hundreds of times, so it works on theta = [W b] as one (K, D) matrix V
+(D = d + 1 with an intercept, D = d without), with X~ = [X 1] (or X) built once, and fuses what
+the public functions compute separately: ``value_grad`` computes the logits once for the loss
+*and* the gradient, and returns the probabilities p of the point, which every Hessian-vector
+product of a CG solve reuses (each product then costs two matrix products with X~ and no
+exponential).  The formulas are those of ``linear_ce_loss``, ``linear_ce_gradient`` and
+``linear_ce_hvp`` (book chapter 04) with the mean 1/N replaced by the normalised sample weights
+a_n = w_n / sum_m w_m (a_n = 1/N without weights), and tests/test_optim.py checks the fused
+versions against them.
 
 Layout: everything per sample is stored class-major, (K, N), and X~ is stored transposed,
-X~^T (d+1, N), contiguous.  Then both products of a Hessian-vector product, V X~^T (K, N) and
-R X~ (K, d+1), run along the long axis N in memory; on the CPU this is 1.6x faster than the
+X~^T (D, N), contiguous.  Then both products of a Hessian-vector product, V X~^T (K, N) and
+R X~ (K, D), run along the long axis N in memory; on the CPU this is 1.6x faster than the
 sample-major (N, K) layout on the digits and 1.8x on N = 50 000 (the product R^T X~ with R
 (N, K) is the slow one: 3x), measured with torch 2.13 / MKL.
 """
@@ -19,73 +21,95 @@ from __future__ import annotations
 
 import torch
 
-from .. import linear_ce_hessian, validation_disabled
-
 __all__ = ["Objective", "smoothness_constant"]
 
 
-def smoothness_constant(XtT: torch.Tensor, l2: float) -> float:
-    """beta = lambda_max(X~^T X~) / (2N) + l2, chapter 04's smoothness constant.  XtT = X~^T (d+1, N)."""
-    gram = XtT @ XtT.T / XtT.shape[1]
+def smoothness_constant(XtT: torch.Tensor, l2: float, a: torch.Tensor | None = None) -> float:
+    """beta = lambda_max(X~^T diag(a) X~) / 2 + l2, chapter 04's smoothness constant (a_n = 1/N without
+    weights).  XtT = X~^T (D, N); a (N,) normalised weights or None."""
+    Xa = XtT / XtT.shape[1] if a is None else XtT * a
+    gram = Xa @ XtT.T
     return 0.5 * float(torch.linalg.eigvalsh(gram)[-1]) + l2
 
 
 class Objective:
-    """f, its gradient, its Hessian and Hessian-vector products in V = [W b] (K, d+1).
+    """f, its gradient, its Hessian and Hessian-vector products in V = [W b] (K, D).
 
     Args:
         X: (N, d) inputs.  y: (N,) int64 classes in [0, K-1].  K: classes.  l2: >= 0.
+        weights: (N,) sample weights >= 0 with a positive sum, or None (all equal).
+        fit_intercept: whether V has the bias column (D = d + 1) or not (D = d, b = 0).
 
     Attributes:
-        XtT: X~^T = [X 1]^T, (d+1, N), contiguous.  Y: the one-hot targets, (K, N).
+        XtT: X~^T = [X 1]^T (or X^T), (D, N), contiguous.  Y: the one-hot targets, (K, N).
+        a: the normalised weights (1, N) summing to 1, or None for 1/N each.
     """
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, K: int, l2: float) -> None:
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, K: int, l2: float,
+                 weights: torch.Tensor | None = None, fit_intercept: bool = True) -> None:
         n, d = X.shape
         self.X, self.y, self.K, self.d, self.n, self.l2 = X, y, K, d, n, float(l2)
-        ones = torch.ones(1, n, dtype=X.dtype, device=X.device)
-        self.XtT = torch.cat([X.T, ones], dim=0).contiguous()  # (D, N)
+        self.fit_intercept = fit_intercept
+        rows = [X.T] + ([torch.ones(1, n, dtype=X.dtype, device=X.device)] if fit_intercept else [])
+        self.XtT = torch.cat(rows, dim=0).contiguous()  # (D, N)
+        self.D = self.XtT.shape[0]
+        self.a = None if weights is None else (weights / weights.sum()).to(X.dtype)[None, :]  # (1, N)
         self._XtT2: torch.Tensor | None = None  # (X~^T)^2 entrywise, built on first use
-        self.mask = torch.ones(K, d + 1, dtype=X.dtype, device=X.device)  # 1 on W, 0 on b
-        self.mask[:, d] = 0
+        self.mask = torch.ones(K, self.D, dtype=X.dtype, device=X.device)  # 1 on W, 0 on b
+        if fit_intercept:
+            self.mask[:, d] = 0
         self.Y = torch.zeros(K, n, dtype=X.dtype, device=X.device).scatter_(0, y[None, :], 1.0)  # (K, N)
         self.counts = {"grad": 0, "hvp": 0, "hessian": 0}
 
     def zeros(self) -> torch.Tensor:
-        return torch.zeros(self.K, self.d + 1, dtype=self.X.dtype, device=self.X.device)
+        return torch.zeros(self.K, self.D, dtype=self.X.dtype, device=self.X.device)
+
+    def pack(self, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """(W (K, d), b (K,)) -> V (K, D), a new tensor (b is dropped without an intercept)."""
+        parts = [W] + ([b[:, None]] if self.fit_intercept else [])
+        return torch.cat(parts, dim=1).to(self.X.dtype).contiguous()
 
     def split(self, V: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """V (K, d+1) -> (W (K, d), b (K,)), copies."""
-        return V[:, : self.d].clone(), V[:, self.d].clone()
+        """V (K, D) -> (W (K, d), b (K,)), copies (b = 0 without an intercept)."""
+        b = V[:, self.d].clone() if self.fit_intercept else V.new_zeros(self.K)
+        return V[:, : self.d].clone(), b
 
     def _penalty(self, V: torch.Tensor) -> torch.Tensor:
         W = V[:, : self.d]
         return 0.5 * self.l2 * (W * W).sum()
 
+    def _mean(self, R: torch.Tensor) -> torch.Tensor:
+        """sum_n a_n R[:, n] for R (K, N), as (K,)."""
+        return R.sum(dim=1) / self.n if self.a is None else (R * self.a).sum(dim=1)
+
     def _back(self, R: torch.Tensor) -> torch.Tensor:
-        """(1/N) R X~ for R (K, N): (K, d+1)."""
-        return R @ self.XtT.T / self.n
+        """sum_n a_n R[:, n] x~_n^T for R (K, N): (K, D)."""
+        return R @ self.XtT.T / self.n if self.a is None else (R * self.a) @ self.XtT.T
+
+    def logits(self, V: torch.Tensor) -> torch.Tensor:
+        """Z = V X~^T, (K, N)."""
+        return V @ self.XtT
 
     def value(self, V: torch.Tensor) -> float:
         """f(V), a float (used by line searches)."""
         logp = torch.log_softmax(V @ self.XtT, dim=0)  # (K, N)
-        return float(-(logp * self.Y).sum() / self.n + self._penalty(V))
+        return float(-self._mean(logp * self.Y).sum() + self._penalty(V))
 
     def value_grad(self, V: torch.Tensor) -> tuple[float, torch.Tensor, torch.Tensor]:
-        """(f(V), grad f(V) (K, d+1), p (K, N) the probabilities at V)."""
+        """(f(V), grad f(V) (K, D), p (K, N) the probabilities at V)."""
         self.counts["grad"] += 1
         logp = torch.log_softmax(V @ self.XtT, dim=0)  # (K, N), log-sum-exp inside
         p = logp.exp()
-        f = -(logp * self.Y).sum() / self.n + self._penalty(V)
+        f = -self._mean(logp * self.Y).sum() + self._penalty(V)
         g = self._back(p - self.Y)  # (K, D)
         if self.l2:
             g = g + self.l2 * self.mask * V
         return float(f), g, p
 
     def hvp(self, p: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-        """H P at the point whose probabilities are p (K, N).  P (K, d+1) -> (K, d+1).
+        """H P at the point whose probabilities are p (K, N).  P (K, D) -> (K, D).
 
-        u_n = P x~_n, (H_n u_n) = p_n * u_n - p_n (p_n . u_n), H P = (1/N) sum_n (H_n u_n) x~_n^T + l2 [P_W 0].
+        u_n = P x~_n, (H_n u_n) = p_n * u_n - p_n (p_n . u_n), H P = sum_n a_n (H_n u_n) x~_n^T + l2 [P_W 0].
         """
         self.counts["hvp"] += 1
         pu = p * (P @ self.XtT)  # (K, N)
@@ -93,15 +117,32 @@ class Objective:
         return hv + self.l2 * self.mask * P if self.l2 else hv
 
     def hessian_diagonal(self, p: torch.Tensor) -> torch.Tensor:
-        """diag H at the point with probabilities p (K, N), as (K, d+1): (1/N) sum_n p_nk (1 - p_nk) x~_ni^2 + l2."""
+        """diag H at the point with probabilities p (K, N), as (K, D): sum_n a_n p_nk (1 - p_nk) x~_ni^2 + l2."""
         if self._XtT2 is None:
             self._XtT2 = self.XtT * self.XtT
-        diag = (p * (1 - p)) @ self._XtT2.T / self.n
+        diag = self._back_sq(p * (1 - p))
         return diag + self.l2 * self.mask
 
+    def _back_sq(self, R: torch.Tensor) -> torch.Tensor:
+        assert self._XtT2 is not None
+        return R @ self._XtT2.T / self.n if self.a is None else (R * self.a) @ self._XtT2.T
+
     def hessian(self, V: torch.Tensor) -> torch.Tensor:
-        """The dense Hessian (K(d+1), K(d+1)) from ``linear_ce_hessian`` (O(N K^2 (d+1)^2))."""
+        """The dense Hessian (K D, K D), class-major (the ordering of ``linear_ce_hessian``).
+
+        H = sum_n a_n (diag p_n - p_n p_n^T) (x) x~_n x~_n^T + l2 diag(mask): O(N K^2 D^2).
+        """
         self.counts["hessian"] += 1
-        W, b = V[:, : self.d], V[:, self.d]
-        with validation_disabled():
-            return linear_ce_hessian(W, b, self.X, self.y, l2=self.l2)
+        p = torch.softmax(V @ self.XtT, dim=0)  # (K, N)
+        a = torch.full((1, self.n), 1.0 / self.n, dtype=p.dtype, device=p.device) if self.a is None else self.a
+        K, D = self.K, self.D
+        pa = p * a  # (K, N)
+        H = torch.empty(K, D, K, D, dtype=p.dtype, device=p.device)
+        for k in range(K):  # block row k: X~^T diag(a_n (p_nk delta_kl - p_nk p_nl)) X~, l = 1..K
+            C = -(pa[k] * p)  # (K, N)
+            C[k] += pa[k]
+            H[k] = ((C[:, None, :] * self.XtT[None]).reshape(K * D, self.n) @ self.XtT.T).reshape(K, D, D).transpose(0, 1)
+        H = H.reshape(K * D, K * D)
+        if self.l2:
+            H = H + torch.diag(self.l2 * self.mask.reshape(-1))
+        return 0.5 * (H + H.T)

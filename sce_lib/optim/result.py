@@ -10,8 +10,9 @@ __all__ = ["FitResult", "ConvergenceWarning"]
 
 
 class ConvergenceWarning(UserWarning):
-    """``fit_softmax_regression`` stopped at ``max_iter`` (or could not decrease the objective)
-    before the relative gradient norm reached ``tol``; the result's ``converged`` is ``False``.
+    """``fit_softmax_regression`` returned ``converged=False``: it stopped at ``max_iter``, could not
+    decrease the objective, met a non-finite value, or found that no minimiser exists (separable
+    data at l2 = 0); the message names the cause and the fix, ``result.status`` the cause.
 
     Derived in: book/05-minimisation.md, §The stopping rule.
     """
@@ -25,12 +26,19 @@ class FitResult:
         W: (K, d) weights.  b: (K,) biases (same dtype and device as the inputs).
         loss: final objective, mean cross-entropy + (l2/2) ||W||_F^2 (a float).
         grad_norm: ||grad f(theta)|| at the returned point (Euclidean norm over W and b).
-        history: per iteration (entry 0 is the starting point theta_0 = 0), lists of equal length:
+        history: per iteration (entry 0 is the starting point: 0, or ``init``), lists of equal length:
             ``"loss"`` (objective), ``"grad_norm"``, ``"time"`` (seconds since the start).  For
             ``"nesterov"`` the loss is f(theta_t) and the gradient norm is at the extrapolated point
             y_t (where the method computes it); the last entry is the returned y_T's.
         n_iter: iterations done (outer iterations for ``"newton-cg"``).
-        converged: whether grad_norm <= tol * ||grad f(theta_0)||.
+        converged: True only when grad_norm <= tol * ||grad f(0)|| *and* a minimiser exists:
+            with l2 > 0 always (every class has a sample, or there is no bias); with l2 = 0 when
+            a certificate says so (``sce_lib.optim.certify``).
+        status: why the fit stopped: ``"converged"``, ``"max_iter"``, ``"line_search"`` (no step
+            decreased f), ``"non_finite"``, ``"separable"`` (an iterate separates the data: no
+            minimiser), ``"no_minimiser"`` (the linear programme found a direction along which f
+            decreases forever), ``"uncertified"`` (the stopping rule was met at l2 = 0 but no
+            certificate that a minimiser exists could be computed).
         method: the method that ran (what ``"auto"`` picked).
         l2, tol: the settings used.
         n_evals: objective / gradient / Hessian-vector evaluations, by kind (``{"grad": ..,
@@ -39,8 +47,8 @@ class FitResult:
     Example:
         >>> from sce_lib import fit_softmax_regression
         >>> res = fit_softmax_regression([[0.0], [1.0], [2.0], [3.0]], [0, 1, 0, 1], l2=0.1)
-        >>> res.converged, res.method, tuple(res.W.shape)
-        (True, 'newton', (2, 1))
+        >>> res.converged, res.status, res.method, tuple(res.W.shape)
+        (True, 'converged', 'newton', (2, 1))
         >>> res.predict([[0.0], [3.0]]).tolist()
         [0, 1]
 
@@ -58,6 +66,7 @@ class FitResult:
     l2: float
     tol: float
     n_evals: dict[str, int] = field(default_factory=dict)
+    status: str = "converged"
 
     @property
     def theta(self) -> torch.Tensor:
