@@ -52,9 +52,18 @@ from execute_book import toc_notebooks  # noqa: E402
 
 pytestmark = pytest.mark.build
 
-# Budget per chapter on a 2-core CPU, measured while two kernels and the other pytest worker share the
-# cores (the guide asks for 60 s at most on an idle machine, 120 s for the separability chapter).
-BUDGET_S = 120
+# Budget per chapter: the guide's, for an idle 2-core machine (60 s; minimisation 45 s; the two
+# separability chapters 120 s and 90 s), times CONTENTION = 2, because here each chapter is measured
+# while two kernels, the other pytest worker and the other seed's executions (at a lower priority)
+# share the two cores. The status page shows the times of a plain `make book`.
+IDLE_BUDGET_S = {"05-minimisation": 45, "06-separability": 120, "06b-what-decides-separability": 90}
+CONTENTION = 2.0
+
+
+def budget_s(path: Path) -> float:
+    return CONTENTION * IDLE_BUDGET_S.get(path.stem, 60)
+
+
 OTHER_SEEDS = os.environ.get("SCE_TEST_SEEDS", "1").split()
 SEED = seed_of()
 assert SEED not in OTHER_SEEDS, f"SCE_TEST_SEEDS={OTHER_SEEDS} must not repeat the build's seed {SEED}"
@@ -265,7 +274,8 @@ def test_chapter_executes_within_its_budget(path: Path, book_runs) -> None:
     problem = _failure(path, entry, f"under SCE_SEED={SEED}", execution.stdout)
     if problem:
         pytest.fail(problem, pytrace=False)
-    assert entry["seconds"] < BUDGET_S, f"{path.name} took {entry['seconds']:.1f} s, over the {BUDGET_S} s budget per chapter"
+    assert entry["seconds"] < budget_s(path), (f"{path.name} took {entry['seconds']:.1f} s, over its budget of "
+                                                f"{budget_s(path):.0f} s here ({IDLE_BUDGET_S.get(path.stem, 60)} s idle)")
 
 
 @pytest.mark.chapter
