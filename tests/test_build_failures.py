@@ -34,6 +34,7 @@ def _mini_book(tmp_path: Path, pages: dict[str, str]) -> Path:
     shutil.copytree(BOOK / "_ext", root / "book" / "_ext")
     shutil.copytree(BOOK / "_static_src", root / "book" / "_static_src")
     shutil.copy(BOOK / "references.bib", root / "book" / "references.bib")
+    shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
     names = list(pages)
     toc = "format: jb-book\nroot: book/" + names[0] + "\nchapters:\n" + "".join(f"  - file: book/{n}\n" for n in names[1:])
     (root / "_toc.yml").write_text(toc, encoding="utf-8")

@@ -108,7 +108,7 @@ def test_ok_format_files_load_in_otter(tmp_path: Path) -> None:
 
 def test_assignment_files(assignment: Path) -> None:
     student = assignment / "student"
-    assert sorted(p.stem for p in student.glob("*.ipynb")) == CHAPTERS
+    assert sorted(p.stem for p in student.glob("*.ipynb")) == sorted(CHAPTERS)
     graded = sorted(label for label in KEYBOARD if asg.load_tests(label).graded)
     assert sorted(p.stem for p in (student / "tests").glob("*.py")) == graded
     with zipfile.ZipFile(assignment / "student.zip") as zf:
@@ -228,7 +228,7 @@ def test_grader_check_prints_what_a_student_reads(assignment: Path, tmp_path: Pa
     sources = [c.source for c in student.cells if c.cell_type == "code"]
     check = asg.CHECK_CELL.format(label=label)
     assert asg.GRADER_CELL in sources and check in sources
-    right = "import torch\nfrom sce_lib import log_softmax, softmax\nF64 = torch.float64\n" + _solution_code(BATCH_CHAPTER, label)
+    right = "import torch\nfrom sce_lib import log_softmax, softmax\nfrom sce_lib.seeds import torch_generator\nF64 = torch.float64\n" + _solution_code(BATCH_CHAPTER, label)
     wrong = right.replace("torch.ones(5, 1, dtype=F64) * p[None, :]", "p[:, None] * torch.ones(1, 5, dtype=F64)")
     wrong = "\n".join(ln for ln in wrong.splitlines() if not ln.startswith("assert"))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (asg.GRADER_CELL, right, check, wrong, check)])

@@ -41,6 +41,7 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 PRINT_CSS = """
 .sce-keep { break-inside: avoid; }
+table tr { break-inside: avoid; }
 div.cell_input, div.cell_output, pre { break-inside: auto; }
 /* A scrolling box cannot be split across pages (Chromium prints it whole, or pushes it to the next
    page, leaving its empty frame behind): in print nothing scrolls, long lines wrap instead. */
@@ -74,7 +75,9 @@ PREPARE = """([student, keepPx]) => {
   const tables = Array.from(document.querySelectorAll('article table'));
   const badEq = eqs.filter(e => !fit(e, () => e.querySelector('mjx-math') || e));
   const badTable = tables.filter(t => !fit(t, () => t));
-  const boxes = Array.from(document.querySelectorAll('div.cell_input, div.cell_output, figure, .proof, .admonition, table'));
+  // tables are not kept whole: one measured at screen width may be taller than a page in print, and a
+  // kept box taller than the page leaves a blank page before it; a table breaks between rows instead
+  const boxes = Array.from(document.querySelectorAll('div.cell_input, div.cell_output, figure, .proof, .admonition'));
   const heights = boxes.map(e => e.getBoundingClientRect().height);  // read all, then write: one layout
   boxes.forEach((e, i) => { if (heights[i] < keepPx) e.classList.add('sce-keep'); });
   return {display_equations: eqs.length, equations_overflowing: badEq.map(e => e.textContent.slice(0, 80)),
