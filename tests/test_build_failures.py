@@ -34,7 +34,9 @@ def _mini_book(tmp_path: Path, pages: dict[str, str]) -> Path:
     shutil.copytree(BOOK / "_ext", root / "book" / "_ext")
     shutil.copytree(BOOK / "_static_src", root / "book" / "_static_src")
     shutil.copy(BOOK / "references.bib", root / "book" / "references.bib")
-    shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tools", root / "tools", ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    for name in ("pyproject.toml", "README.md", "requirements.txt", "requirements-lab.txt"):  # the student zip
+        shutil.copy(ROOT / name, root / name)
     names = list(pages)
     toc = "format: jb-book\nroot: book/" + names[0] + "\nchapters:\n" + "".join(f"  - file: book/{n}\n" for n in names[1:])
     (root / "_toc.yml").write_text(toc, encoding="utf-8")

@@ -49,8 +49,7 @@ def small_book(tmp_path: Path) -> Path:
             "print('seed', os.environ.get('SCE_SEED', '0'))"),
         "second": NOTEBOOK_HEADER + "\n# Second\n" + _cell("print(sum(range(10)))"),
     })
-    (root / "tools").mkdir()  # the downloads extension writes a student edition with it
-    shutil.copy(ROOT / "tools" / "student_edition.py", root / "tools")
+    # tools/ (the downloads extension writes reader notebooks and a student edition with it) comes with _mini_book
     (root / "sce_lib").mkdir()
     (root / "sce_lib" / "x.py").write_text("X = 1\n", encoding="utf-8")
     return root

@@ -125,7 +125,7 @@ def test_assignment_files(assignment: Path) -> None:
         for i, cell in enumerate(nb.cells):                # each check right after its answer cell
             if cell.source in checks:
                 label = cell.source.split('"')[1]
-                assert nb.cells[i - 1].source.startswith(f"# Exercise {label}:")
+                assert nb.cells[i - 1].metadata.get("exercise") == label
         assert nb.metadata["otter"]["assignment_name"] == chapter
         with zipfile.ZipFile(assignment / "autograder" / f"{chapter}-autograder.zip") as zf:
             names = zf.namelist()
