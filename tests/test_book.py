@@ -24,10 +24,10 @@ execution cache. Each execution serves several checks:
    a cache of its own, in the background at a lower priority (nice 10), alongside 1 and the browser
    and PDF checks: every chapter executes (its assertions are its theorems' checks, and a statement
    about a random experiment must hold for every seed) and writes nothing to stderr.
-3. Under the default seed once more, into a cache of its own, after 2 and like it in the background:
-   every chapter prints exactly what the build printed (reproducibility: seeds fixed; one thread per
-   process fixes the order of floating-point reductions). Two executions under one seed are the least
-   this check needs.
+3. Under the default seed once more: not here, but in tests/test_grading.py, where otter grades every
+   chapter's solution notebook (the whole chapter with check cells) and keeps it as executed; there
+   every chapter must print exactly what the build printed (reproducibility: seeds fixed; one thread
+   per process fixes the order of floating-point reductions). One execution serves both checks.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from _book import (BUILD, CACHE, cached_notebook, execute_book, printed_text, read_report,
+from _book import (BUILD, execute_book, read_report,
                    run_strict_build, seed_of)
 from _browser import browse_site, chromium_path, html_pages
 from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters, mark_build_done
@@ -75,8 +75,8 @@ def _rel(path: Path) -> str:
 
 @dataclass
 class LaterRuns:
-    """The executions besides the strict build's, one after another (each one in parallel), in a
-    thread, so that the build, the browser test and the PDF run meanwhile: name -> (cache, report, seed)."""
+    """The executions under the other seeds, one after another (each one in parallel), in a thread,
+    so that the build, the browser test and the PDF run meanwhile: name -> (cache, report, seed)."""
 
     runs: dict[str, tuple[Path, Path, str]]
     logs: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -108,12 +108,11 @@ class LaterRuns:
 @pytest.fixture(scope="module")
 def book_runs():
     """The strict build (execution under the default seed, then the book build) and, in the
-    background at a lower priority, the executions under the other seeds and once more under the
-    default seed: they take the cores the strict build leaves idle (its last notebook, Sphinx) and
-    run on while the browser test and the PDF run."""
+    background at a lower priority, the executions under the other seeds: they take the cores the
+    strict build leaves idle (its last notebook, Sphinx) and run on while the browser test and the
+    PDF run."""
     runs = {f"seed {k}": (BUILD / f".jupyter_cache-seed-{k}", BUILD / f"execution-report-seed-{k}.json", k)
             for k in OTHER_SEEDS}
-    runs["again"] = (BUILD / ".jupyter_cache-again", BUILD / "execution-report-again.json", SEED)
     BUILD.mkdir(exist_ok=True)
     later = LaterRuns(runs)
     try:
@@ -287,24 +286,3 @@ def test_chapter_executes_under_another_seed(path: Path, seed: str, book_runs) -
     problem = _failure(path, report.get("notebooks", {}).get(_rel(path)), f"under SCE_SEED={seed}", log)
     if problem:
         pytest.fail(problem, pytrace=False)
-
-
-@pytest.mark.chapter
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: str(p.relative_to(BOOK)))
-def test_chapter_reproduces_the_build(path: Path, book_runs, strict_build) -> None:
-    """Executed again under the build's seed, the chapter prints exactly what the site shows."""
-    cache, report, log = book_runs[2].result("again")
-    problem = _failure(path, report.get("notebooks", {}).get(_rel(path)), f"again under SCE_SEED={SEED}", log)
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    built, again = cached_notebook(CACHE, path), cached_notebook(cache, path)  # what the site shows; this run
-    assert strict_build.returncode == 0 and built is not None, "the strict build did not execute this chapter"
-    assert again is not None, f"{path.name}: the second execution is not in its cache"
-    first, second = printed_text(built), printed_text(again)
-    assert len(first) == len(second), f"{path.name}: the build and this run have different code cells"
-    differing = [
-        f"code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}"
-        for i, (a, b) in enumerate(zip(first, second)) if a != b
-    ]
-    assert differing == [], f"{path.name}: output differs between two executions:\n" + "\n".join(differing)
-

@@ -5,7 +5,9 @@
   that the main text does not (so a blank notebook fails it);
 * the generated files are otter's own formats: OK-format test files (the student's copy without hidden
   cases) and notebooks with ``otter.Notebook`` / ``grader.check`` cells;
-* the reference solutions score full marks (every chapter: its solution notebook is executed and graded);
+* the reference solutions score full marks (every chapter: its solution notebook is executed and graded),
+  and, executed so, every chapter prints what the built book shows (the book's reproducibility check:
+  this is its second execution under the build's seed);
 * ``make grade`` on a folder holding one chapter's blank notebook, reference solutions, a wrong answer,
   a crashing, a looping and a malformed notebook gives each the score it should, without stopping;
 * ``grader.check`` in the student's notebook prints what a student reads, for a right and a wrong answer.
@@ -26,7 +28,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from _paths import ROOT, wait_for_build
+from _book import CACHE, cached_notebook, printed_text
+from _paths import BOOK, ROOT, wait_for_build
 
 sys.path.insert(0, str(ROOT / "tools"))
 import assignment as asg  # noqa: E402
@@ -147,18 +150,51 @@ def _grade(folder: Path, assignment: Path, *extra: str) -> list[dict[str, str]]:
     return rows
 
 
+@pytest.fixture(scope="module")
+def graded_solutions(assignment: Path, tmp_path_factory) -> tuple[dict[str, dict[str, str]], Path]:
+    """Every chapter's solution notebook, graded in one batch (two at a time) under the build's seed:
+    ({chapter: its row of grades.csv}, the folder of the notebooks as otter executed them). This is the
+    book's second execution under the default seed, so it also serves the reproducibility check."""
+    subs, executed = tmp_path_factory.mktemp("solutions"), tmp_path_factory.mktemp("executed")
+    for chapter in CHAPTERS:
+        nbformat.write(nbformat.read(assignment / "solutions" / f"{chapter}.ipynb", as_version=4),
+                       subs / f"reference-{chapter}.ipynb")
+    rows = _grade(subs, assignment, "--jobs 2", f"--executed {executed}")
+    return {row["chapter"]: row for row in rows}, executed
+
+
 @pytest.mark.chapter
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c != BATCH_CHAPTER])
-def test_reference_solutions_score_full_marks(assignment: Path, tmp_path: Path, chapter: str) -> None:
-    """The chapter with its solutions, graded: every ⌨ exercise full marks (BATCH_CHAPTER: below)."""
-    (tmp_path / "subs").mkdir()
-    nbformat.write(nbformat.read(assignment / "solutions" / f"{chapter}.ipynb", as_version=4),
-                   tmp_path / "subs" / f"reference-{chapter}.ipynb")
-    (row,) = _grade(tmp_path / "subs", assignment)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_reference_solutions_score_full_marks(graded_solutions, chapter: str) -> None:
+    """The chapter with its solutions, graded: every ⌨ exercise full marks."""
+    row = graded_solutions[0][chapter]
     graded = {t.label: t.points for t in asg.chapter_tests(chapter) if t.graded}
     assert row["error"] == "" and {label: float(row[label]) for label in graded} == graded
     assert float(row["total"]) == float(row["possible"]) == sum(graded.values())
+
+
+@pytest.mark.chapter
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_reproduces_the_build(assignment: Path, graded_solutions, chapter: str) -> None:
+    """Executed again under the build's seed (by the grader, with its check cells in between), every code
+    cell of the chapter prints exactly what the site shows: seeds fixed, one thread per process."""
+    built = cached_notebook(CACHE, BOOK / f"{chapter}.md")            # what the site shows
+    assert built is not None, f"{chapter}: the strict build's cache does not hold this chapter"
+    solution = nbformat.read(assignment / "solutions" / f"{chapter}.ipynb", as_version=4)
+    own = [c.id for c in solution.cells if c.cell_type == "code" and "otter" not in c.metadata.get("tags", [])]
+    executed = nbformat.read(graded_solutions[1] / f"reference-{chapter}.ipynb", as_version=4)
+    by_id = {c.get("id"): c for c in executed.cells}
+    assert set(own) <= set(by_id), f"{chapter}: the grader's notebook lost cells of the chapter"
+    again = nbformat.v4.new_notebook(cells=[by_id[i] for i in own])
+    first, second = printed_text(built), printed_text(again)
+    assert len(first) == len(second), f"{chapter}: the build and the solution notebook have different code cells"
+    differing = [
+        f"code cell {i}:\n  build: {a[:300]!r}\n  again: {b[:300]!r}"
+        for i, (a, b) in enumerate(zip(first, second)) if a != b
+    ]
+    assert differing == [], f"{chapter}: output differs between two executions:\n" + "\n".join(differing)
 
 
 def _with_answers(student: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -179,7 +215,8 @@ def _solution_code(chapter: str, label: str) -> str:
 @pytest.mark.chapter
 @pytest.mark.slow
 def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) -> None:
-    """One chapter's notebooks: reference, blank, a wrong answer, a crash, a loop and a malformed file."""
+    """One chapter's notebooks: blank, a wrong answer, a crash (in a sub-folder), a loop and a malformed file
+(the reference solutions: test_reference_solutions_score_full_marks)."""
     jac, bf16 = "sm-ex-log-softmax-jacobian", "sm-ex-bfloat16"
     assert [t.label for t in asg.chapter_tests(BATCH_CHAPTER)] == [jac, bf16]
     student = nbformat.read(assignment / "student" / f"{BATCH_CHAPTER}.ipynb", as_version=4)
@@ -189,31 +226,28 @@ def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) ->
     assert wrong_jac != right[jac]
     wrong_jac = "\n".join(ln for ln in wrong_jac.splitlines() if not ln.startswith("assert"))
     subs = tmp_path / "submissions"
-    (subs / "alice").mkdir(parents=True)
-    nbformat.write(nbformat.read(assignment / "solutions" / f"{BATCH_CHAPTER}.ipynb", as_version=4),
-                   subs / "alice" / f"{BATCH_CHAPTER}.ipynb")
+    (subs / "alice").mkdir(parents=True)                      # a submission in a folder of its own
     nbformat.write(student, subs / f"blank-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: wrong_jac, bf16: right[bf16]}), subs / f"wrong-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: right[jac], bf16: "raise RuntimeError('my code crashes')"}),
-                   subs / f"crash-{BATCH_CHAPTER}.ipynb")
+                   subs / "alice" / f"crash-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: "import time\nwhile True:\n    time.sleep(0.05)", bf16: right[bf16]}),
                    subs / f"loop-{BATCH_CHAPTER}.ipynb")
     (subs / f"malformed-{BATCH_CHAPTER}.ipynb").write_text('{"cells": [', encoding="utf-8")
 
-    rows = {r["submission"]: r for r in _grade(subs, assignment, "--jobs 2", "--cell-timeout 60")}
+    rows = {r["submission"]: r for r in _grade(subs, assignment, "--jobs 2", "--cell-timeout 30")}
     score = {name: (float(r[jac]), float(r[bf16]), float(r["total"])) for name, r in rows.items()}
     # The slip earns the cases it passes (I - p 1^T has the right shape, spectrum and idempotence, not the
     # right entries); everything else is all or nothing here.
     wrong = score.pop(f"wrong-{BATCH_CHAPTER}.ipynb")
     assert 0 <= wrong[0] < 1 and wrong[1:] == (2, wrong[0] + 2), wrong
     assert score == {
-        f"alice/{BATCH_CHAPTER}.ipynb": (1, 2, 3),
+        f"alice/crash-{BATCH_CHAPTER}.ipynb": (1, 0, 1),
         f"blank-{BATCH_CHAPTER}.ipynb": (0, 0, 0),
-        f"crash-{BATCH_CHAPTER}.ipynb": (1, 0, 1),
         f"loop-{BATCH_CHAPTER}.ipynb": (0, 2, 2),
         f"malformed-{BATCH_CHAPTER}.ipynb": (0, 0, 0),
     }
-    assert rows[f"loop-{BATCH_CHAPTER}.ipynb"]["error"] == "" and rows[f"crash-{BATCH_CHAPTER}.ipynb"]["error"] == ""
+    assert rows[f"loop-{BATCH_CHAPTER}.ipynb"]["error"] == "" and rows[f"alice/crash-{BATCH_CHAPTER}.ipynb"]["error"] == ""
     assert rows[f"malformed-{BATCH_CHAPTER}.ipynb"]["error"].startswith("malformed")
     assert all(r["possible"] == "3" and r["chapter"] == BATCH_CHAPTER for r in rows.values())
     hand = [e.label for e in se.exercises((se.BOOK / f"{BATCH_CHAPTER}.md").read_text(encoding="utf-8")) if e.mark == "✍"]

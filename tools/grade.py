@@ -1,7 +1,7 @@
 """Grade a folder of student notebooks with otter-grader, without Docker, and write grades.csv.
 
     python tools/grade.py SUBMISSIONS [--autograder DIR] [--out grades.csv] [--cell-timeout S]
-                          [--timeout S] [--jobs N]
+                          [--timeout S] [--jobs N] [--executed DIR]
     (make grade SUBMISSIONS=dir: the autograder zips of `make assignment`, grades.csv in SUBMISSIONS)
 
 Every ``*.ipynb`` under SUBMISSIONS is one submission. Its chapter is the ``assignment_name`` in the
@@ -13,7 +13,9 @@ cases of an exercise whose check cell was deleted run at the end) with ``--cell-
 (a cell that runs longer is interrupted, and execution goes on with the next cell), and the scores come back
 as JSON. The whole notebook also has ``--timeout`` seconds; past that, or if the kernel dies, the submission
 scores zero with the reason in the ``error`` column. A file that is not a readable notebook scores zero
-("malformed"). None of these stops the batch.
+("malformed"). None of these stops the batch. With ``--executed DIR``, each graded notebook is also
+written, as otter executed it (outputs, check cells and otter's own cells), to DIR under its path in
+SUBMISSIONS: what a student would see, and what `make test` compares with the built book.
 
 grades.csv: one row per submission; the columns ``submission``, ``chapter``, one per ⌨ exercise of the
 chapters present (points scored; empty for another chapter's exercise), ``total``, ``possible``, one per
@@ -57,8 +59,10 @@ def chapter_of(path: Path, nb: nbformat.NotebookNode | None) -> str | None:
     return max(named, key=len) if named else None
 
 
-def grade_one(submission: Path, autograder: Path, cell_timeout: int) -> dict[str, list[float]]:
-    """{exercise label: [score, possible]} of one notebook, graded by otter in a temporary folder."""
+def grade_one(submission: Path, autograder: Path, cell_timeout: int,
+              executed: Path | None = None) -> dict[str, list[float]]:
+    """{exercise label: [score, possible]} of one notebook, graded by otter in a temporary folder; the
+    notebook as executed goes to ``executed`` if given."""
     from nbconvert.preprocessors import ExecutePreprocessor
     from otter.execute.logging import start_server
     from otter.execute.preprocessor import GradingPreprocessor
@@ -96,7 +100,10 @@ def grade_one(submission: Path, autograder: Path, cell_timeout: int) -> dict[str
             c.ExecutePreprocessor.kernel_name = "python3"
             gp = GradingPreprocessor(config=c)
             nb, _ = gp.preprocess(nb)
-            ExecutePreprocessor(config=c).preprocess(nb, {"metadata": {"path": str(sub)}})
+            nb, _ = ExecutePreprocessor(config=c).preprocess(nb, {"metadata": {"path": str(sub)}})
+            if executed is not None:
+                executed.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, executed)
         finally:
             stop_server()
             if gp is not None:
@@ -112,8 +119,10 @@ def _possible(chapter: str) -> dict[str, float]:
 
 
 def grade_batch(submissions: Path, autograder_dir: Path, out: Path, *, cell_timeout: int = 600,
-                timeout: int = 3600, jobs: int = 1, log=print) -> list[dict[str, str]]:
-    """Grades every notebook under ``submissions``; writes and returns the rows of ``out`` (grades.csv)."""
+                timeout: int = 3600, jobs: int = 1, executed: Path | None = None,
+                log=print) -> list[dict[str, str]]:
+    """Grades every notebook under ``submissions``; writes and returns the rows of ``out`` (grades.csv).
+    With ``executed``, each notebook as otter executed it goes there, under its path in ``submissions``."""
     files = sorted(p for p in submissions.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     if not files:
         raise ValueError(f"submissions: expected a folder holding .ipynb files, got {submissions} (none found)")
@@ -160,10 +169,11 @@ def grade_batch(submissions: Path, autograder_dir: Path, out: Path, *, cell_time
                 if not zip_path.is_file():
                     raise ValueError(f"autograder: {zip_path} is missing; run 'make assignment' first")
                 result = tmp / f"{i}.json"
+                keep = ["--executed-nb", str((executed / path.relative_to(submissions)).resolve())] if executed else []
                 with open(tmp / f"{i}.log", "w") as err_log:       # the child keeps its own handle
                     proc = subprocess.Popen(
                         [sys.executable, __file__, "--one", str(path.resolve()), "--autograder-zip",
-                         str(zip_path.resolve()), "--json", str(result), "--cell-timeout", str(cell_timeout)],
+                         str(zip_path.resolve()), "--json", str(result), "--cell-timeout", str(cell_timeout), *keep],
                         stdout=subprocess.DEVNULL, stderr=err_log, start_new_session=True)
                 running.append((i, path, chapter, proc, started, result))
             time.sleep(0.2)
@@ -208,18 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell (default 600)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per notebook (default 3600)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default 1)")
+    parser.add_argument("--executed", type=Path, default=None,
+                        help="also write each notebook as executed into this folder")
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--executed-nb", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--autograder-zip", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one is not None:
-        scores = grade_one(args.one, args.autograder_zip, args.cell_timeout)
+        scores = grade_one(args.one, args.autograder_zip, args.cell_timeout, args.executed_nb)
         args.json.write_text(json.dumps(scores))
         return 0
     if args.submissions is None or not args.submissions.is_dir():
         parser.error(f"SUBMISSIONS: expected a folder of notebooks, got {args.submissions}")
     grade_batch(args.submissions, args.autograder, args.out or args.submissions / "grades.csv",
-                cell_timeout=args.cell_timeout, timeout=args.timeout, jobs=args.jobs)
+                cell_timeout=args.cell_timeout, timeout=args.timeout, jobs=args.jobs,
+                executed=args.executed)
     return 0
 
 
