@@ -90,6 +90,20 @@ def test_exercise_tests_read_what_the_solution_defines(label: str) -> None:
                                     f"notebook might pass it (or say why not in BLANK_FAILS): {case[:80]}")
 
 
+@pytest.mark.parametrize("label", sorted(KEYBOARD))
+def test_exercise_statement_names_what_the_checks_read(label: str) -> None:
+    """The exercise's statement (on the site, in the PDF, in the student notebook) names, in backticks, every
+    variable the checks read (asg.names_read): a student learns them from the exercise, not the solution."""
+    tests = asg.load_tests(label)
+    if not tests.graded:
+        return
+    statement = KEYBOARD[label][1].text
+    names = asg.names_read(tests)
+    assert names, f"{label}: the checks read no name the solution defines"
+    missing = [name for name in names if f"`{name}`" not in statement]
+    assert missing == [], f"{label}: the exercise's statement does not name {missing} in backticks"
+
+
 @pytest.mark.filterwarnings("ignore:Traits should be given as instances:DeprecationWarning")  # otter's import
 def test_ok_format_files_load_in_otter(tmp_path: Path) -> None:
     from otter.test_files import OKTestFile
