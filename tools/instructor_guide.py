@@ -189,9 +189,10 @@ def served(catalogue: dict, book: list[Chapter]) -> dict[str, dict[int, list[str
 # --- what the guide shows -------------------------------------------------------------------------
 
 def minutes(total: int) -> str:
-    """"45 min", "1 h 30 min"."""
+    """"45 min", "1 h 30 min" (with no-break spaces: a table cell does not wrap it)."""
     hours, rest = divmod(total, 60)
-    return f"{rest} min" if not hours else f"{hours} h" + (f" {rest:02d} min" if rest else "")
+    text = f"{rest} min" if not hours else f"{hours} h" + (f" {rest:02d} min" if rest else "")
+    return text.replace(" ", "\u00a0")
 
 
 def time_rule() -> str:
@@ -224,7 +225,7 @@ def chapter_markdown(ch: Chapter, catalogue: dict, book: list[Chapter], numbers:
         serves = [objective(owner, i, ch.objectives_of == ch.doc) for i in entry["serves"]]
         serves += [objective(other, i, False) for other, indices in (entry.get("also") or {}).items() for i in indices]
         lines.append(f"| {{numref}}`{ex.label}` | {ex.title} | {ex.mark} | {'★' * ex.stars} | "
-                     f"{entry['time']} min | {'; '.join(serves)} |")
+                     f"{minutes(entry['time'])} | {'; '.join(serves)} |")
     total = sum(entries[ex.label]["time"] for ex in ch.exercises)
     count = f"{len(ch.exercises)} exercise" + ("s" if len(ch.exercises) > 1 else "")
     lines.append(f"\nIn all, {count}: about {minutes(total)}.")
@@ -252,7 +253,7 @@ def plan_markdown(plan: dict, catalogue: dict, book: list[Chapter]) -> str:
         read = ", ".join(f"{{ref}}`{label}`" for label in session["read"])
         if session.get("read_note"):
             read += " " + " ".join(session["read_note"].split())
-        exs = session["exercises"]
+        exs = sorted(session["exercises"], key=order.index)   # in the book's order
         assigned += exs
         lines.append(f"| {k} | {' '.join(session['in_class'].split())} | {read} | "
                      f"{', '.join(f'{{numref}}`{label}`' for label in exs)} | "
