@@ -16,8 +16,11 @@ width of the printed column (A4 less the margins, in print media):
 * a title page with the book's title, the version (pyproject.toml), the date and the commit;
 * every display equation and every table wider than the column is set in a smaller size until it
   fits (MathJax does not break display math), and table cells may wrap;
-* only boxes shorter than a page are kept on one page (a long code cell kept whole left a page with
-  nothing but its empty frame before it); the drop-downs' "(click to open)" hints go;
+* only boxes measured shorter than most of a page are kept on one page, and the themes' own rules that
+  keep every table, admonition and code block whole are undone (a box kept whole that is taller than
+  the space left is pushed to the next page: a long code cell left a page with nothing but its empty
+  frame before it, the claims chapter's summary table a blank page, see PRINT_CSS); the drop-downs'
+  "(click to open)" hints go;
 * ``--student``: every solution (its text and its code) is removed, for the student PDF.
 
 Then Chromium prints A4 pages with page numbers, and ``OUT.json`` records what was measured after
@@ -40,12 +43,27 @@ from local_site import chromium_on_site, chromium_path
 FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 PRINT_CSS = """
-.sce-keep { break-inside: avoid; }
-table tr { break-inside: avoid; }
-div.cell_input, div.cell_output, pre { break-inside: auto; }
+/* Keep together only what fits on a page. The themes keep boxes whole in print whatever their
+   height (sphinx-book-theme: every table; pydata-sphinx-theme: every admonition and code block), and a
+   box kept whole that is taller than the space left is pushed to the next page. That is how book.pdf
+   had a blank page before the claims chapter's summary table (taller than a page): the table, kept
+   whole, did not fit below the chapter's introduction, its heading (break-after: avoid) went with it,
+   and the only break that broke no rule was the one between the heading and the empty box before it
+   (the anonymous block around the section's label, <span id="cl-sec-summary">), which Chromium took
+   at the top of the new page, leaving a page with nothing but that empty box. So every keep rule of
+   the themes is undone, and PREPARE marks .sce-keep only the boxes (cells, figures, theorem and
+   exercise boxes, admonitions, table rows) measured shorter than most of a page: a kept box and its
+   heading always fit on a fresh page, and nothing is pushed to a page where it cannot fit either. */
+*:not(.sce-keep) { break-inside: auto !important; }
+.sce-keep { break-inside: avoid !important; }
+/* A label (an empty <span id=...> before a heading or a box) sits alone in an empty anonymous block,
+   a break opportunity that Chromium may take at the top of a page (the page then holds nothing): out
+   of the flow, it makes no block, and it stays where it was, so links to it still land there. */
+section > span:empty, div.toctree-wrapper > span:empty { position: absolute; }
 /* A scrolling box cannot be split across pages (Chromium prints it whole, or pushes it to the next
    page, leaving its empty frame behind): in print nothing scrolls, long lines wrap instead. */
-div.highlight, div.highlight pre, div.cell_output pre, div.output pre { overflow: visible !important; }
+div.highlight, div.highlight pre, div.cell_output pre, div.output pre,
+div.pst-scrollable-table-container { overflow: visible !important; }
 div.cell_output pre, div.output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sce-downloads, .toggle-button { display: none; }
 table td, table th { white-space: normal !important; }
@@ -75,9 +93,10 @@ PREPARE = """([student, keepPx]) => {
   const tables = Array.from(document.querySelectorAll('article table'));
   const badEq = eqs.filter(e => !fit(e, () => e.querySelector('mjx-math') || e));
   const badTable = tables.filter(t => !fit(t, () => t));
-  // tables are not kept whole: one measured at screen width may be taller than a page in print, and a
-  // kept box taller than the page leaves a blank page before it; a table breaks between rows instead
-  const boxes = Array.from(document.querySelectorAll('div.cell_input, div.cell_output, figure, .proof, .admonition'));
+  // kept whole only if shorter than keepPx (see PRINT_CSS); tables are not kept whole (one measured at
+  // screen width may be taller than a page in print), they break between rows, and a row is kept
+  const boxes = Array.from(document.querySelectorAll(
+    'div.cell_input, div.cell_output, figure, .admonition, div.highlight, table tr'));
   const heights = boxes.map(e => e.getBoundingClientRect().height);  // read all, then write: one layout
   boxes.forEach((e, i) => { if (heights[i] < keepPx) e.classList.add('sce-keep'); });
   return {display_equations: eqs.length, equations_overflowing: badEq.map(e => e.textContent.slice(0, 80)),
