@@ -2,8 +2,9 @@
 print whole.
 
 Measured, not assumed: tools/pdf.py records, after preparing the page at the printed column's width,
-how many display equations and tables are still wider than the column (none may be); the PDF itself
-is read back with pypdf: no page without any text or image (a page holding only an empty frame), no
+how many display equations and tables are still wider than the column (none may be) and which boxes
+it keeps on one page though (nearly) as tall as a page (none may be); the PDF itself is read back
+with pypdf: no page without any text or image (a page holding only an empty frame), no
 "(click to open)", a title page with the version, the date and the commit, every theorem title in
 the text, no TeX left unrendered, cross-references as links within the document; the student PDF has
 every exercise and no solution.
@@ -74,6 +75,7 @@ def test_nothing_overflows_and_no_page_is_an_empty_frame(pdf_log, name: str) -> 
     assert measured["display_equations"] >= 50 and measured["tables"] >= 4, measured
     assert measured["equations_overflowing"] == [], f"display equations wider than the page: {measured}"
     assert measured["tables_overflowing"] == [], f"tables wider than the page: {measured}"
+    assert measured["kept_whole_too_tall"] == [], f"boxes kept on one page though nearly a page tall: {measured}"
     pages = _pages(PDF / f"{name}.pdf")
     assert 100 <= len(pages) <= 800, f"{len(pages)} pages"
     # A page's footer holds its number ("12 / 377"): a page with nothing else on it is empty.

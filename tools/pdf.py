@@ -24,8 +24,8 @@ width of the printed column (A4 less the margins, in print media):
 * ``--student``: every solution (its text and its code) is removed, for the student PDF.
 
 Then Chromium prints A4 pages with page numbers, and ``OUT.json`` records what was measured after
-the preparation (display equations and tables, and how many still overflow), which
-tests/test_pdf.py checks together with the PDF itself.
+the preparation (display equations and tables, and how many still overflow; the boxes kept whole
+though taller than the limit, none), which tests/test_pdf.py checks together with the PDF itself.
 """
 
 from __future__ import annotations
@@ -44,16 +44,18 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 PRINT_CSS = """
 /* Keep together only what fits on a page. The themes keep boxes whole in print whatever their
-   height (sphinx-book-theme: every table; pydata-sphinx-theme: every admonition and code block), and a
-   box kept whole that is taller than the space left is pushed to the next page. That is how book.pdf
-   had a blank page before the claims chapter's summary table (taller than a page): the table, kept
-   whole, did not fit below the chapter's introduction, its heading (break-after: avoid) went with it,
-   and the only break that broke no rule was the one between the heading and the empty box before it
-   (the anonymous block around the section's label, <span id="cl-sec-summary">), which Chromium took
-   at the top of the new page, leaving a page with nothing but that empty box. So every keep rule of
-   the themes is undone, and PREPARE marks .sce-keep only the boxes (cells, figures, theorem and
-   exercise boxes, admonitions, table rows) measured shorter than most of a page: a kept box and its
-   heading always fit on a fresh page, and nothing is pushed to a page where it cannot fit either. */
+   height (sphinx-book-theme: every table; pydata-sphinx-theme: every admonition and code block), and
+   Chromium pushes a box kept whole that does not fit to the next page. That left a blank page in
+   book.pdf before the claims chapter's summary table, taller than a page: kept whole, it did not fit
+   below the chapter's introduction (which ended at the foot of a page), the heading before it
+   (break-after: avoid) could not stay behind, and the one break left that broke no rule was the one
+   between the heading and the empty block before it (the anonymous block around the section's label,
+   <span id="cl-sec-summary">), taken at the top of the next page: a page with nothing on it. (Checked
+   on that chapter's HTML: undoing any one of the three, the table's keep, the heading's
+   break-after: avoid or the label's empty block, removes the blank page.) So every keep rule is
+   undone, and PREPARE marks .sce-keep only the boxes (cells, code blocks, figures, theorem, exercise
+   and other admonition boxes, table rows) measured shorter than most of a page: a kept box and its
+   heading always fit on a fresh page, and no box is pushed to a page where it cannot fit either. */
 *:not(.sce-keep) { break-inside: auto !important; }
 .sce-keep { break-inside: avoid !important; }
 /* A label (an empty <span id=...> before a heading or a box) sits alone in an empty anonymous block,
@@ -99,8 +101,13 @@ PREPARE = """([student, keepPx]) => {
     'div.cell_input, div.cell_output, figure, .admonition, div.highlight, table tr'));
   const heights = boxes.map(e => e.getBoundingClientRect().height);  // read all, then write: one layout
   boxes.forEach((e, i) => { if (heights[i] < keepPx) e.classList.add('sce-keep'); });
+  // measured, whatever rule keeps it: no box kept whole is as tall as keepPx (it would be pushed past
+  // the space left on its page, and past a whole page if taller than one)
+  const tooTall = Array.from(document.body.querySelectorAll('*')).filter(e =>
+    /avoid/.test(getComputedStyle(e).breakInside) && e.getBoundingClientRect().height >= keepPx);
   return {display_equations: eqs.length, equations_overflowing: badEq.map(e => e.textContent.slice(0, 80)),
           tables: tables.length, tables_overflowing: badTable.map(t => t.textContent.slice(0, 80)),
+          kept_whole_too_tall: tooTall.map(e => `${e.tagName}.${e.className}: ${e.textContent.trim().slice(0, 60)}`),
           solutions: document.querySelectorAll('div.solution').length};
 }"""
 
@@ -180,4 +187,5 @@ if __name__ == "__main__":
     measured = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
     print(f"wrote {target}: {len(PdfReader(target).pages)} pages; {measured['display_equations']} display "
           f"equations ({len(measured['equations_overflowing'])} too wide), {measured['tables']} tables "
-          f"({len(measured['tables_overflowing'])} too wide)")
+          f"({len(measured['tables_overflowing'])} too wide), {len(measured['kept_whole_too_tall'])} boxes kept "
+          f"whole though taller than {PAGE_PX * 0.8:.0f} px")
