@@ -128,3 +128,55 @@ def test_the_student_pdf_has_every_exercise_and_no_solution(pdf_log) -> None:
     labels = [e.label for p in se.chapter_paths() for e in se.exercises(p.read_text(encoding="utf-8"))]
     assert labels and all(captions[lb] in student for lb in labels)
     assert "Solution to" in full and "Solution to" not in student
+
+
+def test_a_table_taller_than_a_page_after_a_heading_leaves_no_blank_page() -> None:
+    """The blank page that book.pdf had before the claims chapter's summary table, on a made-up page.
+
+    The themes' print rules keep every table whole and a heading with what follows it; a table taller
+    than a page after a heading at the foot of a page then left the next page blank (Chromium 156).
+    The page is printed with the intro ending at several heights near the foot of the first page,
+    with those rules alone (which must leave a blank page somewhere, or this test could not fail) and
+    with tools/pdf.py's print CSS added (which must leave none).
+    """
+    import io
+
+    from pypdf import PdfReader
+
+    import pdf
+    from local_site import CHROMIUM_FLAGS
+
+    chromium = chromium_path()
+    if chromium is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but chromium is missing")
+        pytest.skip("SKIPPED: it needs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    # sphinx-book-theme's print rules (headings, tables) and the rows kept whole
+    theme = "h2, h3 { break-after: avoid; } table { break-inside: avoid; } tr { break-inside: avoid; }"
+    rows = "".join(f"<tr><td>{i}</td><td>{'a claim in a few words ' * 3}</td><td>{'a verdict ' * 6}</td></tr>"
+                   for i in range(40))
+
+    def blank_pages(css: str) -> dict[int, list[int]]:
+        found = {}
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": pdf.COLUMN_PX, "height": pdf.PAGE_PX})
+            page.emulate_media(media="print")
+            for intro_px in range(900, 1000, 8):
+                page.set_content(
+                    f"<html><head><style>body {{ margin: 0; font: 16px/1.5 sans-serif; }} {css}</style></head>"
+                    f"<body><section><h2>Chapter</h2><p style='height:{intro_px}px'>introduction</p><section>"
+                    f"<span id='label'></span><h3>Summary</h3><table><tbody>{rows}</tbody></table><p>after</p>"
+                    "</section></section></body></html>")
+                data = page.pdf(format="A4", margin={"top": "15mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+                pages = PdfReader(io.BytesIO(data)).pages
+                empty = [i + 1 for i, p in enumerate(pages) if not (p.extract_text() or "").strip()]
+                if empty:
+                    found[intro_px] = empty
+            browser.close()
+        return found
+
+    assert blank_pages(theme), "the made-up page no longer has a blank page without the fix: rebuild this test"
+    assert blank_pages(theme + pdf.PRINT_CSS) == {}

@@ -45,23 +45,18 @@ FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;
 PRINT_CSS = """
 /* Keep together only what fits on a page. The themes keep boxes whole in print whatever their
    height (sphinx-book-theme: every table; pydata-sphinx-theme: every admonition and code block), and
-   Chromium pushes a box kept whole that does not fit to the next page. That left a blank page in
-   book.pdf before the claims chapter's summary table, taller than a page: kept whole, it did not fit
-   below the chapter's introduction (which ended at the foot of a page), the heading before it
-   (break-after: avoid) could not stay behind, and the one break left that broke no rule was the one
-   between the heading and the empty block before it (the anonymous block around the section's label,
-   <span id="cl-sec-summary">), taken at the top of the next page: a page with nothing on it. (Checked
-   on that chapter's HTML: undoing any one of the three, the table's keep, the heading's
-   break-after: avoid or the label's empty block, removes the blank page.) So every keep rule is
-   undone, and PREPARE marks .sce-keep only the boxes (cells, code blocks, figures, theorem, exercise
-   and other admonition boxes, table rows) measured shorter than most of a page: a kept box and its
-   heading always fit on a fresh page, and no box is pushed to a page where it cannot fit either. */
+   Chromium pushes a box kept whole that does not fit to the next page. Where such a box is taller than
+   a page and follows a heading (break-after: avoid, so the heading goes with it) at the foot of a
+   page, Chromium breaks again at the top of the next page and leaves it blank: that was the blank page
+   of book.pdf before the claims chapter's summary table (the chapter's introduction ended at the foot
+   of a page; the student PDF, without the solutions, fell otherwise). Checked on that chapter's HTML
+   and on a made-up page (tests/test_pdf.py): undoing the table's keep, or the heading's
+   break-after: avoid, removes the blank page. So every keep rule is undone, and PREPARE marks
+   .sce-keep only the boxes (cells, code blocks, figures, theorem, exercise and other admonition boxes,
+   table rows) measured shorter than most of a page: a kept box and its heading always fit on a fresh
+   page, and no box is pushed to a page where it cannot fit. Headings keep their break-after: avoid. */
 *:not(.sce-keep) { break-inside: auto !important; }
 .sce-keep { break-inside: avoid !important; }
-/* A label (an empty <span id=...> before a heading or a box) sits alone in an empty anonymous block,
-   a break opportunity that Chromium may take at the top of a page (the page then holds nothing): out
-   of the flow, it makes no block, and it stays where it was, so links to it still land there. */
-section > span:empty, div.toctree-wrapper > span:empty { position: absolute; }
 /* A scrolling box cannot be split across pages (Chromium prints it whole, or pushes it to the next
    page, leaving its empty frame behind): in print nothing scrolls, long lines wrap instead. */
 div.highlight, div.highlight pre, div.cell_output pre, div.output pre,
