@@ -16,13 +16,16 @@ width of the printed column (A4 less the margins, in print media):
 * a title page with the book's title, the version (pyproject.toml), the date and the commit;
 * every display equation and every table wider than the column is set in a smaller size until it
   fits (MathJax does not break display math), and table cells may wrap;
-* only boxes shorter than a page are kept on one page (a long code cell kept whole left a page with
-  nothing but its empty frame before it); the drop-downs' "(click to open)" hints go;
+* only boxes measured shorter than most of a page are kept on one page, and the themes' own rules that
+  keep every table, admonition and code block whole are undone (a box kept whole that is taller than
+  the space left is pushed to the next page: a long code cell left a page with nothing but its empty
+  frame before it, the claims chapter's summary table a blank page, see PRINT_CSS); the drop-downs'
+  "(click to open)" hints go;
 * ``--student``: every solution (its text and its code) is removed, for the student PDF.
 
 Then Chromium prints A4 pages with page numbers, and ``OUT.json`` records what was measured after
-the preparation (display equations and tables, and how many still overflow), which
-tests/test_pdf.py checks together with the PDF itself.
+the preparation (display equations and tables, and how many still overflow; the boxes kept whole
+though taller than the limit, none), which tests/test_pdf.py checks together with the PDF itself.
 """
 
 from __future__ import annotations
@@ -40,12 +43,24 @@ from local_site import chromium_on_site, chromium_path
 FOOTER = ('<div style="font-size:8px; width:100%; text-align:center; color:#555;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 PRINT_CSS = """
-.sce-keep { break-inside: avoid; }
-table tr { break-inside: avoid; }
-div.cell_input, div.cell_output, pre { break-inside: auto; }
+/* Keep together only what fits on a page. The themes keep boxes whole in print whatever their
+   height (sphinx-book-theme: every table; pydata-sphinx-theme: every admonition and code block), and
+   Chromium pushes a box kept whole that does not fit to the next page. Where such a box is taller than
+   a page and follows a heading (break-after: avoid, so the heading goes with it) at the foot of a
+   page, Chromium breaks again at the top of the next page and leaves it blank: that was the blank page
+   of book.pdf before the claims chapter's summary table (the chapter's introduction ended at the foot
+   of a page; the student PDF, without the solutions, fell otherwise). Checked on that chapter's HTML
+   and on a made-up page (tests/test_pdf.py): undoing the table's keep, or the heading's
+   break-after: avoid, removes the blank page. So every keep rule is undone, and PREPARE marks
+   .sce-keep only the boxes (cells, code blocks, figures, theorem, exercise and other admonition boxes,
+   table rows) measured shorter than most of a page: a kept box and its heading always fit on a fresh
+   page, and no box is pushed to a page where it cannot fit. Headings keep their break-after: avoid. */
+*:not(.sce-keep) { break-inside: auto !important; }
+.sce-keep { break-inside: avoid !important; }
 /* A scrolling box cannot be split across pages (Chromium prints it whole, or pushes it to the next
    page, leaving its empty frame behind): in print nothing scrolls, long lines wrap instead. */
-div.highlight, div.highlight pre, div.cell_output pre, div.output pre { overflow: visible !important; }
+div.highlight, div.highlight pre, div.cell_output pre, div.output pre,
+div.pst-scrollable-table-container { overflow: visible !important; }
 div.cell_output pre, div.output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sce-downloads, .toggle-button { display: none; }
 table td, table th { white-space: normal !important; }
@@ -75,13 +90,19 @@ PREPARE = """([student, keepPx]) => {
   const tables = Array.from(document.querySelectorAll('article table'));
   const badEq = eqs.filter(e => !fit(e, () => e.querySelector('mjx-math') || e));
   const badTable = tables.filter(t => !fit(t, () => t));
-  // tables are not kept whole: one measured at screen width may be taller than a page in print, and a
-  // kept box taller than the page leaves a blank page before it; a table breaks between rows instead
-  const boxes = Array.from(document.querySelectorAll('div.cell_input, div.cell_output, figure, .proof, .admonition'));
+  // kept whole only if shorter than keepPx (see PRINT_CSS); tables are not kept whole (one measured at
+  // screen width may be taller than a page in print), they break between rows, and a row is kept
+  const boxes = Array.from(document.querySelectorAll(
+    'div.cell_input, div.cell_output, figure, .admonition, div.highlight, table tr'));
   const heights = boxes.map(e => e.getBoundingClientRect().height);  // read all, then write: one layout
   boxes.forEach((e, i) => { if (heights[i] < keepPx) e.classList.add('sce-keep'); });
+  // measured, whatever rule keeps it: no box kept whole is as tall as keepPx (it would be pushed past
+  // the space left on its page, and past a whole page if taller than one)
+  const tooTall = Array.from(document.body.querySelectorAll('*')).filter(e =>
+    /avoid/.test(getComputedStyle(e).breakInside) && e.getBoundingClientRect().height >= keepPx);
   return {display_equations: eqs.length, equations_overflowing: badEq.map(e => e.textContent.slice(0, 80)),
           tables: tables.length, tables_overflowing: badTable.map(t => t.textContent.slice(0, 80)),
+          kept_whole_too_tall: tooTall.map(e => `${e.tagName}.${e.className}: ${e.textContent.trim().slice(0, 60)}`),
           solutions: document.querySelectorAll('div.solution').length};
 }"""
 
@@ -161,4 +182,5 @@ if __name__ == "__main__":
     measured = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
     print(f"wrote {target}: {len(PdfReader(target).pages)} pages; {measured['display_equations']} display "
           f"equations ({len(measured['equations_overflowing'])} too wide), {measured['tables']} tables "
-          f"({len(measured['tables_overflowing'])} too wide)")
+          f"({len(measured['tables_overflowing'])} too wide), {len(measured['kept_whole_too_tall'])} boxes kept "
+          f"whole though taller than {PAGE_PX * 0.8:.0f} px")
