@@ -38,6 +38,7 @@ with exact rational weights (:class:`fractions.Fraction`) and rounded once to fl
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -51,6 +52,8 @@ __all__ = ["SeparationEstimate", "separation_probability", "sampled_separation_p
 _TILE = 1 << 22  # distances per tile (16 MB in float32; fewer, larger ops: measured faster with 2 threads)
 _WINDOW = 1 << 25  # entries of a look-up table (128 MB of int32)
 _WINDOW_MIN = 1 << 22  # ... but at least this many when the keys span them
+_INTRA_ROWS = 256  # rows per block of the intra distances (the block's own square is computed whole)
+_PARALLEL_MIN = 1 << 16  # gathers of fewer indices run on one thread
 _LUT_MIN_KEYS = 1 << 12  # below this many intra keys a sorted search (torch.searchsorted: slow, ~2 µs a query here)
 
 
@@ -104,26 +107,62 @@ def _prepare(features: Any, labels: Any, matrix: Any) -> tuple[torch.Tensor, lis
 def _intra_keys(Zc: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Keys (bit patterns) of the distances of all pairs i < j of one class, as a 1-D tensor.
 
-    Written into ``out`` (n(n-1)/2 keys) when given, so that the keys of several classes share one
-    buffer without a concatenated copy.
+    Zc: (n, m) features of one class. Returns (n(n-1)/2,) keys, written into ``out`` when given, so
+    that the keys of several classes share one buffer without a concatenated copy. Rows go in blocks
+    of at most ``_INTRA_ROWS``: the block's own (m, m) square gives its strict upper triangle (a
+    masked select), the block against the rows after it is copied whole, so about n²/2 distances
+    are computed, not n².
     """
     n = Zc.shape[0]
     kd = _key_dtype(Zc.dtype)
     if out is None:
         out = torch.empty(n * (n - 1) // 2, dtype=kd, device=Zc.device)
-    step = max(1, _TILE // n)
-    cols = torch.arange(n, device=Zc.device)
+    step = max(1, min(_INTRA_ROWS, _TILE // max(n, 1)))
+    cols = torch.arange(min(n, step), device=Zc.device)
+    upper = cols[None, :] > cols[:, None]
     at = 0
     for r0 in range(0, n - 1, step):
         r1 = min(n, r0 + step)
-        d = pair_distances(Zc[r0:r1], Zc[r0:])
-        upper = cols[None, : n - r0] > cols[: r1 - r0, None]  # column j (offset r0) after row i
         m = r1 - r0
-        count = m * (n - r0) - m * (m + 1) // 2  # entries above the diagonal of an m x (n - r0) block
-        torch.masked_select(d.view(kd), upper, out=out[at:at + count])
+        count = m * (m - 1) // 2
+        torch.masked_select(pair_distances(Zc[r0:r1], Zc[r0:r1]).view(kd), upper[:m, :m], out=out[at:at + count])
         at += count
+        if r1 < n:
+            count = m * (n - r1)
+            out[at:at + count].view(m, n - r1).copy_(pair_distances(Zc[r0:r1], Zc[r1:]).view(kd))
+            at += count
     assert at == out.numel(), (at, out.numel())
     return out
+
+
+def _gather_sum(table: torch.Tensor, idx: torch.Tensor) -> int:
+    """Σ_i table[idx_i] as an exact int. table: (W,) int32/int64; idx: (T,) int32 in [0, W).
+
+    On the CPU ``index_select`` of a 1-D table runs on one thread (measured), and the random reads
+    into the table are the counting's largest cost: the gather is split into one chunk per intra-op
+    thread, gathered concurrently (torch releases the GIL), and summed by one parallel reduction.
+    """
+    nt = torch.get_num_threads()
+    if idx.device.type != "cpu" or nt < 2 or idx.numel() < _PARALLEL_MIN:
+        return int(table.index_select(0, idx).sum())
+    out = torch.empty(idx.shape, dtype=table.dtype)
+    bounds = [idx.numel() * i // nt for i in range(nt + 1)]
+    jobs = [_pool(nt).submit(torch.index_select, table, 0, idx[a:b], out=out[a:b])
+            for a, b in zip(bounds[1:-1], bounds[2:])]
+    torch.index_select(table, 0, idx[:bounds[1]], out=out[:bounds[1]])
+    for job in jobs:
+        job.result()
+    return int(out.sum())
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of n - 1 worker threads (created once per n)."""
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="sce-gather")
+    return _POOLS[n]
 
 
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
@@ -168,13 +207,15 @@ class _IntraCounter:
                 if 4 * self.n < width:  # few keys: scatter-add into the table itself (no int64 histogram)
                     self.lut = torch.zeros(width + 1, dtype=lut_dtype, device=keys.device)
                     self.lut.index_add_(0, bins.long().add_(1), torch.ones_like(bins, dtype=lut_dtype))
-                    self.lut.cumsum_(0)
                 else:
-                    hist = torch.bincount(bins, minlength=width).cumsum_(0)
                     self.lut = torch.empty(width + 1, dtype=lut_dtype, device=keys.device)
-                    self.lut[1:] = hist
-                    del hist
+                    self.lut[1:] = torch.bincount(bins, minlength=width)
+                    self.lut[0] = 0
+                del bins
+                self.lut.cumsum_(0)  # in place, in the table's dtype: no second table-sized buffer
                 self.lut[0] = n_prefix  # lut[j] = #{intra keys < k0 + j}, j = 0..width
+                # queries below the window read lut[0] = n_prefix: right unless q <= the largest key below it
+                self.pmax = int(self.prefix[-1]) if self.prefix.numel() else None
         if self.lut is None or self.exact64:
             self.sorted = torch.sort(keys).values
 
@@ -188,14 +229,12 @@ class _IntraCounter:
             lo, hi = self.lut.index_select(0, idx), self.lut.index_select(0, idx.add_(1))
             exact = (hi != lo) | (q32 < self.k0)
             return int(lo.sum()) - int(lo[exact].sum()) + int(torch.searchsorted(self.sorted, q[exact]).sum())
-        idx = torch.sub(q, self.k0)
-        total = 0
-        if self.prefix.numel() and int(idx.min()) < 0:
-            # the table gives keys below the window #prefix; their right count is a search in the prefix
-            low = q[idx < 0]
-            total += int(torch.searchsorted(self.prefix, low).sum()) - low.numel() * self.prefix.numel()
-        idx.clamp_(0, self.width - 1)
-        return total + int(self.lut.index_select(0, idx).sum())
+        idx = torch.clamp(q, self.k0, self.k0 + self.width - 1).sub_(self.k0)
+        total = _gather_sum(self.lut, idx)
+        if self.pmax is not None:  # counted as n_prefix by lut[0]; the right count is a search in the prefix
+            low = q[q <= self.pmax]
+            total -= low.numel() * self.prefix.numel() - int(torch.searchsorted(self.prefix, low).sum())
+        return total
 
 
 def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weighting: str) -> Fraction:
