@@ -101,7 +101,7 @@ def test_ties_are_failures() -> None:
 
 @pytest.fixture
 def three_threads():
-    """Three intra-op threads (restored after), so that the threaded gather runs whatever the machine."""
+    """Three intra-op threads (restored after), so that the threaded tiles run whatever the machine."""
     before = torch.get_num_threads()
     torch.set_num_threads(3)
     yield
@@ -116,11 +116,10 @@ def test_every_counting_path_is_exact(monkeypatch, three_threads, window, tile, 
     # fallback, window=64), or some (a prefix and inter keys below the window); tiny tiles split every
     # block, and few intra rows per block split each class into diagonal squares and the rest.
     # Near-duplicate points make keys span many binades. float64: the table over rounded keys.
-    # The gather is threaded for every tile (_PARALLEL_MIN = 1, three threads).
+    # Three threads: the tiles and the intra blocks run concurrently.
     monkeypatch.setattr(estimator, "_WINDOW", window)
     monkeypatch.setattr(estimator, "_TILE", tile)
     monkeypatch.setattr(estimator, "_INTRA_ROWS", rows)
-    monkeypatch.setattr(estimator, "_PARALLEL_MIN", 1)
     monkeypatch.setattr(estimator, "_LUT_MIN_KEYS", 0)
     monkeypatch.setattr(estimator, "_WINDOW_MIN", window)
     X, y = _data(5, sizes=[20, 25, 18], dtype=dtype)
@@ -158,18 +157,13 @@ def test_intra_keys_are_the_upper_triangle(monkeypatch, rows) -> None:
     assert torch.equal(torch.sort(estimator._intra_keys(X)).values, torch.sort(expected).values)
 
 
-def test_threaded_gather_counts_ties_and_the_prefix_exactly(monkeypatch, three_threads) -> None:
-    # the threaded gather (chunks of unequal length: 3 threads, 1001 queries) against one index_select,
-    # and a table with a prefix whose queries tie with intra keys below, at and above the window:
-    # inter == intra is not counted (strictly less), as in the brute force.
-    monkeypatch.setattr(estimator, "_PARALLEL_MIN", 1)
+def test_prefix_counts_ties_exactly(monkeypatch) -> None:
+    # a table with a prefix (intra keys below the window) whose queries tie with intra keys below, at
+    # and above the window: inter == intra is not counted (strictly less), as in the brute force.
     monkeypatch.setattr(estimator, "_LUT_MIN_KEYS", 0)
     monkeypatch.setattr(estimator, "_WINDOW", 2**10)
     monkeypatch.setattr(estimator, "_WINDOW_MIN", 2**10)
     g = torch.Generator().manual_seed(4)
-    table = torch.randint(0, 10**6, (4096,), generator=g, dtype=torch.int32)
-    idx = torch.randint(0, 4096, (1001,), generator=g, dtype=torch.int32)
-    assert estimator._gather_sum(table, idx) == int(table.long()[idx.long()].sum())
     keys = torch.cat([torch.tensor([5, 5, 40, 700], dtype=torch.int32),  # below the window: a prefix with a tie
                       torch.randint(5000, 5900, (2000,), generator=g, dtype=torch.int32)])
     counter = estimator._IntraCounter(keys.clone())
@@ -177,6 +171,15 @@ def test_threaded_gather_counts_ties_and_the_prefix_exactly(monkeypatch, three_t
     q = torch.cat([keys, keys - 1, keys + 1, torch.tensor([0, 4, 6, 699, 701, counter.k0 - 1, counter.k0, 2**31 - 1],
                                                           dtype=torch.int32)])
     assert counter.count_less(q) == int((keys[None, :] < q[:, None]).sum())
+
+
+def test_threads_are_restored(three_threads) -> None:
+    # the tiles run on Python threads with one intra-op thread each; the caller's setting comes back
+    X, y = _data(12, sizes=[30, 40, 35], dtype=torch.float32)
+    p = separation_probability(X, y)
+    assert torch.get_num_threads() == 3 and p == brute_force(X, y)
+    torch.set_num_threads(1)
+    assert separation_probability(X, y) == p and torch.get_num_threads() == 1
 
 
 @pytest.mark.parametrize("n", [100, 5000])  # a table built by scatter-add (4n < width) and by histogram

@@ -38,9 +38,11 @@ with exact rational weights (:class:`fractions.Fraction`) and rounded once to fl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 
@@ -49,11 +51,10 @@ from .._validate.separability import check_features_labels, check_weighting
 
 __all__ = ["SeparationEstimate", "separation_probability", "sampled_separation_probability", "pair_distances"]
 
-_TILE = 1 << 22  # distances per tile (16 MB in float32; fewer, larger ops: measured faster with 2 threads)
+_TILE = 1 << 20  # distances per tile (4 MB in float32: its passes stay in cache; 16 MB tiles measured slower)
 _WINDOW = 1 << 25  # entries of a look-up table (128 MB of int32)
 _WINDOW_MIN = 1 << 22  # ... but at least this many when the keys span them
 _INTRA_ROWS = 256  # rows per block of the intra distances (the block's own square is computed whole)
-_PARALLEL_MIN = 1 << 16  # gathers of fewer indices run on one thread
 _LUT_MIN_KEYS = 1 << 12  # below this many intra keys a sorted search (torch.searchsorted: slow, ~2 µs a query here)
 
 
@@ -108,61 +109,72 @@ def _intra_keys(Zc: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tens
     """Keys (bit patterns) of the distances of all pairs i < j of one class, as a 1-D tensor.
 
     Zc: (n, m) features of one class. Returns (n(n-1)/2,) keys, written into ``out`` when given, so
-    that the keys of several classes share one buffer without a concatenated copy. Rows go in blocks
-    of at most ``_INTRA_ROWS``: the block's own (m, m) square gives its strict upper triangle (a
-    masked select), the block against the rows after it is copied whole, so about n²/2 distances
+    that the keys of several classes share one buffer without a concatenated copy.
+    """
+    n = Zc.shape[0]
+    if out is None:
+        out = torch.empty(n * (n - 1) // 2, dtype=_key_dtype(Zc.dtype), device=Zc.device)
+    _map(_run, _intra_jobs(Zc, out), Zc.device)
+    return out
+
+
+def _intra_jobs(Zc: torch.Tensor, out: torch.Tensor) -> list[Callable[[], None]]:
+    """The row blocks of :func:`_intra_keys`, each writing its own slice of ``out`` ((n(n-1)/2,) keys).
+
+    A block of at most ``_INTRA_ROWS`` rows: its own (m, m) square gives the strict upper triangle
+    (a masked select), the block against the rows after it is copied whole; so about n²/2 distances
     are computed, not n².
     """
     n = Zc.shape[0]
     kd = _key_dtype(Zc.dtype)
-    if out is None:
-        out = torch.empty(n * (n - 1) // 2, dtype=kd, device=Zc.device)
     step = max(1, min(_INTRA_ROWS, _TILE // max(n, 1)))
     cols = torch.arange(min(n, step), device=Zc.device)
     upper = cols[None, :] > cols[:, None]
-    at = 0
+
+    def block(r0: int, r1: int, dst: torch.Tensor) -> None:
+        m = r1 - r0
+        torch.masked_select(pair_distances(Zc[r0:r1], Zc[r0:r1]).view(kd), upper[:m, :m], out=dst[:m * (m - 1) // 2])
+        if r1 < n:
+            dst[m * (m - 1) // 2:].view(m, n - r1).copy_(pair_distances(Zc[r0:r1], Zc[r1:]).view(kd))
+
+    jobs, at = [], 0
     for r0 in range(0, n - 1, step):
         r1 = min(n, r0 + step)
-        m = r1 - r0
-        count = m * (m - 1) // 2
-        torch.masked_select(pair_distances(Zc[r0:r1], Zc[r0:r1]).view(kd), upper[:m, :m], out=out[at:at + count])
+        count = (r1 - r0) * (r1 - r0 - 1) // 2 + (r1 - r0) * (n - r1)
+        jobs.append(partial(block, r0, r1, out[at:at + count]))
         at += count
-        if r1 < n:
-            count = m * (n - r1)
-            out[at:at + count].view(m, n - r1).copy_(pair_distances(Zc[r0:r1], Zc[r1:]).view(kd))
-            at += count
     assert at == out.numel(), (at, out.numel())
-    return out
+    return jobs
 
 
-def _gather_sum(table: torch.Tensor, idx: torch.Tensor) -> int:
-    """Σ_i table[idx_i] as an exact int. table: (W,) int32/int64; idx: (T,) int32 in [0, W).
-
-    On the CPU ``index_select`` of a 1-D table runs on one thread (measured), and the random reads
-    into the table are the counting's largest cost: the gather is split into one chunk per intra-op
-    thread, gathered concurrently (torch releases the GIL), and summed by one parallel reduction.
-    """
-    nt = torch.get_num_threads()
-    if idx.device.type != "cpu" or nt < 2 or idx.numel() < _PARALLEL_MIN:
-        return int(table.index_select(0, idx).sum())
-    out = torch.empty(idx.shape, dtype=table.dtype)
-    bounds = [idx.numel() * i // nt for i in range(nt + 1)]
-    jobs = [_pool(nt).submit(torch.index_select, table, 0, idx[a:b], out=out[a:b])
-            for a, b in zip(bounds[1:-1], bounds[2:])]
-    torch.index_select(table, 0, idx[:bounds[1]], out=out[:bounds[1]])
-    for job in jobs:
-        job.result()
-    return int(out.sum())
+def _run(job: Callable[[], None]) -> None:
+    job()
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _pool(n: int) -> ThreadPoolExecutor:
-    """A process-wide pool of n - 1 worker threads (created once per n)."""
-    if n not in _POOLS:
-        _POOLS[n] = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="sce-gather")
-    return _POOLS[n]
+def _map(fn: Callable[[T], R], items: list[T], device: torch.device) -> list[R]:
+    """[fn(x) for x in items], on the CPU spread over the intra-op threads as Python threads.
+
+    The tiles are independent and each one's ops are small and many (distances, clamp, a gather
+    that torch runs on one thread anyway): one tile per thread, each op single-threaded, needs no
+    barrier per op and keeps a thread that the OS pauses from stalling the others. The intra-op
+    thread count is set to 1 for the duration (torch releases the GIL in its ops) and restored.
+    On other devices, and with one thread, a plain loop.
+    """
+    nt = torch.get_num_threads()
+    if nt < 2 or len(items) < 2 or device.type != "cpu":
+        return [fn(x) for x in items]
+    if nt not in _POOLS:
+        _POOLS[nt] = ThreadPoolExecutor(max_workers=nt, thread_name_prefix="sce-separability")
+    torch.set_num_threads(1)
+    try:
+        return list(_POOLS[nt].map(fn, items))
+    finally:
+        torch.set_num_threads(nt)
 
 
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
@@ -230,7 +242,7 @@ class _IntraCounter:
             exact = (hi != lo) | (q32 < self.k0)
             return int(lo.sum()) - int(lo[exact].sum()) + int(torch.searchsorted(self.sorted, q[exact]).sum())
         idx = torch.clamp(q, self.k0, self.k0 + self.width - 1).sub_(self.k0)
-        total = _gather_sum(self.lut, idx)
+        total = int(self.lut.index_select(0, idx).sum())
         if self.pmax is not None:  # counted as n_prefix by lut[0]; the right count is a search in the prefix
             low = q[q <= self.pmax]
             total -= low.numel() * self.prefix.numel() - int(torch.searchsorted(self.prefix, low).sum())
@@ -254,23 +266,25 @@ def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weightin
     for w in sorted(set(intra_w.values())):
         group = [c for c in range(K) if intra_w[c] == w]
         keys = torch.empty(sum(sizes[c] * (sizes[c] - 1) // 2 for c in group), dtype=kd, device=Z.device)
-        at = 0
+        jobs, at = [], 0
         for c in group:
             count = sizes[c] * (sizes[c] - 1) // 2
-            _intra_keys(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
+            jobs += _intra_jobs(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
             at += count
+        _map(_run, jobs, Z.device)
         counters[w] = _IntraCounter(keys, consume=True)
         del keys
-    total = Fraction(0)
-    for (a, b), wq in inter_w.items():
+
+    def tile(job: tuple[int, int, int]) -> list[int]:  # one tile of inter pairs (a, b): its count per intra group
+        a, b, r0 = job
         Za, Zb = Z[starts[a]:starts[a] + sizes[a]], Z[starts[b]:starts[b] + sizes[b]]
-        step = max(1, _TILE // Zb.shape[0])
-        counts = dict.fromkeys(counters, 0)
-        for r0 in range(0, Za.shape[0], step):
-            q = pair_distances(Za[r0:r0 + step], Zb).view(kd).reshape(-1)
-            for w, counter in counters.items():
-                counts[w] += counter.count_less(q)
-        total += wq * sum(w * c for w, c in counts.items())
+        q = pair_distances(Za[r0:r0 + max(1, _TILE // sizes[b])], Zb).view(kd).reshape(-1)
+        return [counter.count_less(q) for counter in counters.values()]
+
+    tiles = [(a, b, r0) for a, b in inter_w for r0 in range(0, sizes[a], max(1, _TILE // sizes[b]))]
+    total = Fraction(0)
+    for (a, b, _), counts in zip(tiles, _map(tile, tiles, Z.device)):
+        total += inter_w[a, b] * sum(w * c for w, c in zip(counters, counts))
     return total
 
 
