@@ -177,6 +177,17 @@ def _map(fn: Callable[[T], R], items: list[T], device: torch.device) -> list[R]:
         torch.set_num_threads(nt)
 
 
+def _histogram(bins: torch.Tensor, width: int, out: torch.Tensor) -> None:
+    """out[j] = #{i: bins_i = j} for j < width. bins: (n,) integers in [0, width); out: (width,).
+
+    torch.bincount runs on one thread: on the CPU the bins are split in two halves counted
+    concurrently (two int64 histograms at most, to bound the memory), then added.
+    """
+    parts = min(2, torch.get_num_threads()) if bins.numel() >= _LUT_MIN_KEYS else 1
+    hists = _map(partial(torch.bincount, minlength=width), list(bins.tensor_split(parts)), bins.device)
+    torch.add(hists[0], hists[1], out=out) if len(hists) == 2 else out.copy_(hists[0])
+
+
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
     """int32 keys of the float64 distances rounded to float32 (rounding is monotone: order kept, ties made)."""
     return keys64.view(torch.float64).to(torch.float32).view(torch.int32)
@@ -203,15 +214,12 @@ class _IntraCounter:
             # a table of at most 16 entries per key (small groups) and at most _WINDOW entries
             width = min(kmax - kmin + 2, _WINDOW, max(_WINDOW_MIN, 16 * self.n))
             k0 = kmax + 2 - width
-            n_prefix = int((k32 < k0).sum()) if k0 > kmin else 0
+            below = k32[k32 < k0] if k0 > kmin else k32[:0]  # the intra keys below the window
+            n_prefix = below.numel()
             if 2 * n_prefix <= self.n:
                 self.k0, self.width = k0, width
-                if self.exact64:
-                    self.prefix = k32[:0]
-                elif n_prefix <= 1 << 16:  # the intra keys below the window, sorted (topk: one pass)
-                    self.prefix = torch.topk(k32, n_prefix, largest=False, sorted=True).values
-                else:
-                    self.prefix = torch.sort(k32[k32 < k0]).values
+                self.prefix = k32[:0] if self.exact64 else torch.sort(below).values
+                del below
                 # keys below the window fall into bin 0 too: bins 0..j-1 then hold #{keys < k0 + j}
                 bins = (k32.sub_(k0) if consume or self.exact64 else torch.sub(k32, k0)).clamp_(min=0)
                 del k32
@@ -221,8 +229,8 @@ class _IntraCounter:
                     self.lut.index_add_(0, bins.long().add_(1), torch.ones_like(bins, dtype=lut_dtype))
                 else:
                     self.lut = torch.empty(width + 1, dtype=lut_dtype, device=keys.device)
-                    self.lut[1:] = torch.bincount(bins, minlength=width)
                     self.lut[0] = 0
+                    _histogram(bins, width, self.lut[1:])
                 del bins
                 self.lut.cumsum_(0)  # in place, in the table's dtype: no second table-sized buffer
                 self.lut[0] = n_prefix  # lut[j] = #{intra keys < k0 + j}, j = 0..width
@@ -243,7 +251,7 @@ class _IntraCounter:
             return int(lo.sum()) - int(lo[exact].sum()) + int(torch.searchsorted(self.sorted, q[exact]).sum())
         idx = torch.clamp(q, self.k0, self.k0 + self.width - 1).sub_(self.k0)
         total = int(self.lut.index_select(0, idx).sum())
-        if self.pmax is not None:  # counted as n_prefix by lut[0]; the right count is a search in the prefix
+        if self.pmax is not None and int(q.amin()) <= self.pmax:  # lut[0] = n_prefix: a search in the prefix
             low = q[q <= self.pmax]
             total -= low.numel() * self.prefix.numel() - int(torch.searchsorted(self.prefix, low).sum())
         return total
