@@ -23,10 +23,15 @@ bit patterns is built by one histogram and a cumulative sum: ``lut[k - k0]`` = n
 distances with key < k, for a window of consecutive keys ending just above the largest intra key:
 up to 2^25 keys (4 binades of distance: in practice every intra distance), fewer for small groups
 (at most max(2^22, 16 n) for n intra keys, so a small group does not pay for a large table). Every
-inter distance is then
-counted by one gather into the table; the few inter keys below the window are counted by a binary
-search among the intra keys below it. No sort of the 10^8 inter distances is needed, memory stays
-bounded (tiles of 2^22 distances), and all counts are exact integers. For float64 the table is
+inter distance is then counted by one gather into the table; the inter keys at or below the largest
+intra key under the window (rare) are counted by a binary search among the intra keys below it. No
+sort of the 10^8 inter distances is needed, memory stays bounded (tiles of 2^20 distances), and all
+counts are exact integers. On the CPU the tiles (and the row blocks of the intra distances, and two
+halves of the histogram) run on as many Python threads as torch has intra-op threads, each with one
+intra-op thread: torch's 1-D gather is single-threaded, and whole tiles per thread need no barrier
+per op. The random gathers into the table are the largest cost; partitioning a tile's keys by their
+high bits first (a stable sort of 8-bit bucket numbers, then the permutation) was measured to cost
+more than the cache misses it saves, and so was sorting the tile. For float64 the table is
 built over the distances rounded to float32 (rounding keeps the order of values that round apart),
 and only the inter distances whose rounded value some intra distance shares are searched among the
 sorted float64 intra distances. For fewer than 2^12 intra keys
@@ -114,7 +119,7 @@ def _intra_keys(Zc: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tens
     n = Zc.shape[0]
     if out is None:
         out = torch.empty(n * (n - 1) // 2, dtype=_key_dtype(Zc.dtype), device=Zc.device)
-    _map(_run, _intra_jobs(Zc, out), Zc.device)
+    _map(lambda job: job(), _intra_jobs(Zc, out), Zc.device)
     return out
 
 
@@ -147,23 +152,17 @@ def _intra_jobs(Zc: torch.Tensor, out: torch.Tensor) -> list[Callable[[], None]]
     return jobs
 
 
-def _run(job: Callable[[], None]) -> None:
-    job()
-
-
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def _map(fn: Callable[[T], R], items: list[T], device: torch.device) -> list[R]:
-    """[fn(x) for x in items], on the CPU spread over the intra-op threads as Python threads.
+    """[fn(x) for x in items]; on the CPU over as many Python threads as torch has intra-op threads.
 
-    The tiles are independent and each one's ops are small and many (distances, clamp, a gather
-    that torch runs on one thread anyway): one tile per thread, each op single-threaded, needs no
-    barrier per op and keeps a thread that the OS pauses from stalling the others. The intra-op
-    thread count is set to 1 for the duration (torch releases the GIL in its ops) and restored.
-    On other devices, and with one thread, a plain loop.
+    Whole tiles per thread, each op single-threaded (the intra-op count is 1 meanwhile, restored
+    after; torch's ops release the GIL): no barrier per op, and a thread the OS pauses stalls no
+    other. On other devices, and with one thread, a plain loop.
     """
     nt = torch.get_num_threads()
     if nt < 2 or len(items) < 2 or device.type != "cpu":
@@ -279,7 +278,7 @@ def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weightin
             count = sizes[c] * (sizes[c] - 1) // 2
             jobs += _intra_jobs(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
             at += count
-        _map(_run, jobs, Z.device)
+        _map(lambda job: job(), jobs, Z.device)
         counters[w] = _IntraCounter(keys, consume=True)
         del keys
 
@@ -310,10 +309,13 @@ def separation_probability(features: Any, labels: Any, *, matrix: Any = None, we
     Exact: every intra pair is compared with every inter pair through integer counts (see the
     module docstring: a gather into a look-up table over the float bit patterns for float32, a
     sorted search otherwise), and the weighted sum is formed in exact rationals and rounded once.
-    Time: at N = 20 000, K = 10, d = 10, float32, about 3x one ``torch.cdist(X, X)`` pass with one
-    thread and 5x with two (measured on a loaded 2-core machine by ``benchmarks/bench_separability.py``);
-    most of it is the random gathers into the table. Memory: the intra distances' keys (4 bytes
-    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000, 1.6 GB at 40 000).
+    Time: at N = 20 000, K = 10, d = 10, float32, measured by ``benchmarks/bench_separability.py``
+    against one ``torch.cdist(X, X)`` pass (2 threads, a shared 2-core machine: see its output for
+    the ratio and its spread); most of it is the random gathers into the table and the distances.
+    Memory: the intra distances' keys (4 bytes each in float32), a table of up to 128 MB, two int64
+    histograms of the table's size while it is built, and 2^20-distance tiles per thread.
+    On the CPU the intra-op thread count is set to 1 during the call (the work runs on that many
+    Python threads instead) and restored after it.
     Runs on the features' device.
 
     Args:
