@@ -24,20 +24,19 @@ distances with key < k, for a window of consecutive keys ending just above the l
 up to 2^25 keys (4 binades of distance: in practice every intra distance), fewer for small groups
 (at most max(2^22, 16 n) for n intra keys, so a small group does not pay for a large table). Every
 inter distance is then counted by one gather into the table; the inter keys at or below the largest
-intra key under the window (rare) are counted by a binary search among the intra keys below it. No
-sort of the 10^8 inter distances is needed, memory stays bounded (tiles of 2^20 distances), and all
-counts are exact integers. On the CPU the tiles (and the row blocks of the intra distances, and two
-halves of the histogram) run on as many Python threads as torch has intra-op threads, each with one
-intra-op thread: torch's 1-D gather is single-threaded, and whole tiles per thread need no barrier
-per op. The random gathers into the table are the largest cost; partitioning a tile's keys by their
-high bits first (a stable sort of 8-bit bucket numbers, then the permutation) was measured to cost
-more than the cache misses it saves, and so was sorting the tile. For float64 the table is
-built over the distances rounded to float32 (rounding keeps the order of values that round apart),
-and only the inter distances whose rounded value some intra distance shares are searched among the
-sorted float64 intra distances. For fewer than 2^12 intra keys
-and when fewer than half the intra keys fit in a window, the intra keys are sorted and searched
-(``torch.searchsorted``), which is exact and slower. The result is assembled from the integer counts
-with exact rational weights (:class:`fractions.Fraction`) and rounded once to float.
+intra key under the window (rare) by a binary search among the intra keys below it. No sort of the
+10^8 inter distances, memory bounded (tiles of 2^20 distances), all counts exact integers. On the
+CPU the tiles (and the intra row blocks, and two halves of the histogram) run on as many Python
+threads as torch has intra-op threads, each with one intra-op thread: torch's 1-D gather is
+single-threaded, and whole tiles need no barrier per op. The random gathers are the largest cost;
+partitioning a tile's keys by their high bits first (a stable sort of 8-bit buckets, then the
+permutation), or sorting the tile, was measured to cost more than the cache misses it saves.
+For float64 the table is built over the distances rounded to float32 (rounding keeps the order of
+values that round apart), and only the inter distances whose rounded value some intra distance
+shares are searched among the sorted float64 intra distances. For fewer than 2^12 intra keys and
+when fewer than half the intra keys fit in a window, the intra keys are sorted and searched
+(``torch.searchsorted``), exact and slower. The result is assembled from the integer counts with
+exact rational weights (:class:`fractions.Fraction`) and rounded once to float.
 """
 
 from __future__ import annotations
