@@ -99,15 +99,27 @@ def test_ties_are_failures() -> None:
     assert separation_probability(torch.zeros(4, 2), torch.tensor([0, 0, 1, 1])) == 0.0
 
 
-@pytest.mark.parametrize("window,tile", [(64, 7), (2**12, 50), (2**22, 2**20)])
+@pytest.fixture
+def three_threads():
+    """Three intra-op threads (restored after), so that the threaded tiles run whatever the machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("window,tile,rows", [(64, 7, 1), (2**12, 50, 4), (2**22, 2**20, 256)])
 @pytest.mark.parametrize("weighting", ["balanced", "pairs"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_every_counting_path_is_exact(monkeypatch, window, tile, weighting, dtype) -> None:
+def test_every_counting_path_is_exact(monkeypatch, three_threads, window, tile, rows, weighting, dtype) -> None:
     # a window far narrower than the key range puts most intra keys below it (the sorted-search
     # fallback, window=64), or some (a prefix and inter keys below the window); tiny tiles split every
-    # block. Near-duplicate points make keys span many binades. float64: the table over rounded keys.
+    # block, and few intra rows per block split each class into diagonal squares and the rest.
+    # Near-duplicate points make keys span many binades. float64: the table over rounded keys.
+    # Three threads: the tiles and the intra blocks run concurrently.
     monkeypatch.setattr(estimator, "_WINDOW", window)
     monkeypatch.setattr(estimator, "_TILE", tile)
+    monkeypatch.setattr(estimator, "_INTRA_ROWS", rows)
     monkeypatch.setattr(estimator, "_LUT_MIN_KEYS", 0)
     monkeypatch.setattr(estimator, "_WINDOW_MIN", window)
     X, y = _data(5, sizes=[20, 25, 18], dtype=dtype)
@@ -133,6 +145,41 @@ def test_window_with_prefix_is_used(monkeypatch) -> None:
     consumed = keys.clone()
     assert estimator._IntraCounter(consumed, consume=True).count_less(q) == expected
     assert not torch.equal(consumed, keys)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7, 64])
+def test_intra_keys_are_the_upper_triangle(monkeypatch, rows) -> None:
+    # the keys of all pairs i < j, each once, whatever the row blocks (diagonal squares + the rest)
+    monkeypatch.setattr(estimator, "_INTRA_ROWS", rows)
+    X, _ = _data(11, sizes=[23], d=4, dtype=torch.float32)
+    iu, ju = torch.triu_indices(23, 23, offset=1)
+    expected = pair_distances(X, X)[iu, ju].view(torch.int32)
+    assert torch.equal(torch.sort(estimator._intra_keys(X)).values, torch.sort(expected).values)
+
+
+def test_prefix_counts_ties_exactly(monkeypatch) -> None:
+    # a table with a prefix (intra keys below the window) whose queries tie with intra keys below, at
+    # and above the window: inter == intra is not counted (strictly less), as in the brute force.
+    monkeypatch.setattr(estimator, "_LUT_MIN_KEYS", 0)
+    monkeypatch.setattr(estimator, "_WINDOW", 2**10)
+    monkeypatch.setattr(estimator, "_WINDOW_MIN", 2**10)
+    g = torch.Generator().manual_seed(4)
+    keys = torch.cat([torch.tensor([5, 5, 40, 700], dtype=torch.int32),  # below the window: a prefix with a tie
+                      torch.randint(5000, 5900, (2000,), generator=g, dtype=torch.int32)])
+    counter = estimator._IntraCounter(keys.clone())
+    assert counter.lut is not None and counter.prefix.tolist() == [5, 5, 40, 700] and counter.pmax == 700
+    q = torch.cat([keys, keys - 1, keys + 1, torch.tensor([0, 4, 6, 699, 701, counter.k0 - 1, counter.k0, 2**31 - 1],
+                                                          dtype=torch.int32)])
+    assert counter.count_less(q) == int((keys[None, :] < q[:, None]).sum())
+
+
+def test_threads_are_restored(three_threads) -> None:
+    # the tiles run on Python threads with one intra-op thread each; the caller's setting comes back
+    X, y = _data(12, sizes=[30, 40, 35], dtype=torch.float32)
+    p = separation_probability(X, y)
+    assert torch.get_num_threads() == 3 and p == brute_force(X, y)
+    torch.set_num_threads(1)
+    assert separation_probability(X, y) == p and torch.get_num_threads() == 1
 
 
 @pytest.mark.parametrize("n", [100, 5000])  # a table built by scatter-add (4n < width) and by histogram

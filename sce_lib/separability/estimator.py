@@ -23,23 +23,30 @@ bit patterns is built by one histogram and a cumulative sum: ``lut[k - k0]`` = n
 distances with key < k, for a window of consecutive keys ending just above the largest intra key:
 up to 2^25 keys (4 binades of distance: in practice every intra distance), fewer for small groups
 (at most max(2^22, 16 n) for n intra keys, so a small group does not pay for a large table). Every
-inter distance is then
-counted by one gather into the table; the few inter keys below the window are counted by a binary
-search among the intra keys below it. No sort of the 10^8 inter distances is needed, memory stays
-bounded (tiles of 2^22 distances), and all counts are exact integers. For float64 the table is
-built over the distances rounded to float32 (rounding keeps the order of values that round apart),
-and only the inter distances whose rounded value some intra distance shares are searched among the
-sorted float64 intra distances. For fewer than 2^12 intra keys
-and when fewer than half the intra keys fit in a window, the intra keys are sorted and searched
-(``torch.searchsorted``), which is exact and slower. The result is assembled from the integer counts
-with exact rational weights (:class:`fractions.Fraction`) and rounded once to float.
+inter distance is then counted by one gather into the table; the inter keys at or below the largest
+intra key under the window (rare) by a binary search among the intra keys below it. No sort of the
+10^8 inter distances, memory bounded (tiles of 2^20 distances), all counts exact integers. On the
+CPU the tiles (and the intra row blocks, and two halves of the histogram) run on as many Python
+threads as torch has intra-op threads, each with one intra-op thread: torch's 1-D gather is
+single-threaded, and whole tiles need no barrier per op. The random gathers are the largest cost;
+partitioning a tile's keys by their high bits first (a stable sort of 8-bit buckets, then the
+permutation), or sorting the tile, was measured to cost more than the cache misses it saves.
+For float64 the table is built over the distances rounded to float32 (rounding keeps the order of
+values that round apart), and only the inter distances whose rounded value some intra distance
+shares are searched among the sorted float64 intra distances. For fewer than 2^12 intra keys and
+when fewer than half the intra keys fit in a window, the intra keys are sorted and searched
+(``torch.searchsorted``), exact and slower. The result is assembled from the integer counts with
+exact rational weights (:class:`fractions.Fraction`) and rounded once to float.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
 
 import torch
 
@@ -48,9 +55,10 @@ from .._validate.separability import check_features_labels, check_weighting
 
 __all__ = ["SeparationEstimate", "separation_probability", "sampled_separation_probability", "pair_distances"]
 
-_TILE = 1 << 22  # distances per tile (16 MB in float32; fewer, larger ops: measured faster with 2 threads)
+_TILE = 1 << 20  # distances per tile (4 MB in float32: its passes stay in cache; 16 MB tiles measured slower)
 _WINDOW = 1 << 25  # entries of a look-up table (128 MB of int32)
 _WINDOW_MIN = 1 << 22  # ... but at least this many when the keys span them
+_INTRA_ROWS = 256  # rows per block of the intra distances (the block's own square is computed whole)
 _LUT_MIN_KEYS = 1 << 12  # below this many intra keys a sorted search (torch.searchsorted: slow, ~2 µs a query here)
 
 
@@ -104,26 +112,78 @@ def _prepare(features: Any, labels: Any, matrix: Any) -> tuple[torch.Tensor, lis
 def _intra_keys(Zc: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Keys (bit patterns) of the distances of all pairs i < j of one class, as a 1-D tensor.
 
-    Written into ``out`` (n(n-1)/2 keys) when given, so that the keys of several classes share one
-    buffer without a concatenated copy.
+    Zc: (n, m) features of one class. Returns (n(n-1)/2,) keys, written into ``out`` when given, so
+    that the keys of several classes share one buffer without a concatenated copy.
+    """
+    n = Zc.shape[0]
+    if out is None:
+        out = torch.empty(n * (n - 1) // 2, dtype=_key_dtype(Zc.dtype), device=Zc.device)
+    _map(lambda job: job(), _intra_jobs(Zc, out), Zc.device)
+    return out
+
+
+def _intra_jobs(Zc: torch.Tensor, out: torch.Tensor) -> list[Callable[[], None]]:
+    """The row blocks of :func:`_intra_keys`, each writing its own slice of ``out`` ((n(n-1)/2,) keys).
+
+    A block of at most ``_INTRA_ROWS`` rows: its own (m, m) square gives the strict upper triangle
+    (a masked select), the block against the rows after it is copied whole; so about n²/2 distances
+    are computed, not n².
     """
     n = Zc.shape[0]
     kd = _key_dtype(Zc.dtype)
-    if out is None:
-        out = torch.empty(n * (n - 1) // 2, dtype=kd, device=Zc.device)
-    step = max(1, _TILE // n)
-    cols = torch.arange(n, device=Zc.device)
-    at = 0
+    step = max(1, min(_INTRA_ROWS, _TILE // max(n, 1)))
+    cols = torch.arange(min(n, step), device=Zc.device)
+    upper = cols[None, :] > cols[:, None]
+
+    def block(r0: int, r1: int, dst: torch.Tensor) -> None:
+        m = r1 - r0
+        torch.masked_select(pair_distances(Zc[r0:r1], Zc[r0:r1]).view(kd), upper[:m, :m], out=dst[:m * (m - 1) // 2])
+        if r1 < n:
+            dst[m * (m - 1) // 2:].view(m, n - r1).copy_(pair_distances(Zc[r0:r1], Zc[r1:]).view(kd))
+
+    jobs, at = [], 0
     for r0 in range(0, n - 1, step):
         r1 = min(n, r0 + step)
-        d = pair_distances(Zc[r0:r1], Zc[r0:])
-        upper = cols[None, : n - r0] > cols[: r1 - r0, None]  # column j (offset r0) after row i
-        m = r1 - r0
-        count = m * (n - r0) - m * (m + 1) // 2  # entries above the diagonal of an m x (n - r0) block
-        torch.masked_select(d.view(kd), upper, out=out[at:at + count])
+        count = (r1 - r0) * (r1 - r0 - 1) // 2 + (r1 - r0) * (n - r1)
+        jobs.append(partial(block, r0, r1, out[at:at + count]))
         at += count
     assert at == out.numel(), (at, out.numel())
-    return out
+    return jobs
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _map(fn: Callable[[T], R], items: list[T], device: torch.device) -> list[R]:
+    """[fn(x) for x in items]; on the CPU over as many Python threads as torch has intra-op threads.
+
+    Whole tiles per thread, each op single-threaded (the intra-op count is 1 meanwhile, restored
+    after; torch's ops release the GIL): no barrier per op, and a thread the OS pauses stalls no
+    other. On other devices, and with one thread, a plain loop.
+    """
+    nt = torch.get_num_threads()
+    if nt < 2 or len(items) < 2 or device.type != "cpu":
+        return [fn(x) for x in items]
+    if nt not in _POOLS:
+        _POOLS[nt] = ThreadPoolExecutor(max_workers=nt, thread_name_prefix="sce-separability")
+    torch.set_num_threads(1)
+    try:
+        return list(_POOLS[nt].map(fn, items))
+    finally:
+        torch.set_num_threads(nt)
+
+
+def _histogram(bins: torch.Tensor, width: int, out: torch.Tensor) -> None:
+    """out[j] = #{i: bins_i = j} for j < width. bins: (n,) integers in [0, width); out: (width,).
+
+    torch.bincount runs on one thread: on the CPU the bins are split in two halves counted
+    concurrently (two int64 histograms at most, to bound the memory), then added.
+    """
+    parts = min(2, torch.get_num_threads()) if bins.numel() >= _LUT_MIN_KEYS else 1
+    hists = _map(partial(torch.bincount, minlength=width), list(bins.tensor_split(parts)), bins.device)
+    torch.add(hists[0], hists[1], out=out) if len(hists) == 2 else out.copy_(hists[0])
 
 
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
@@ -152,15 +212,12 @@ class _IntraCounter:
             # a table of at most 16 entries per key (small groups) and at most _WINDOW entries
             width = min(kmax - kmin + 2, _WINDOW, max(_WINDOW_MIN, 16 * self.n))
             k0 = kmax + 2 - width
-            n_prefix = int((k32 < k0).sum()) if k0 > kmin else 0
+            below = k32[k32 < k0] if k0 > kmin else k32[:0]  # the intra keys below the window
+            n_prefix = below.numel()
             if 2 * n_prefix <= self.n:
                 self.k0, self.width = k0, width
-                if self.exact64:
-                    self.prefix = k32[:0]
-                elif n_prefix <= 1 << 16:  # the intra keys below the window, sorted (topk: one pass)
-                    self.prefix = torch.topk(k32, n_prefix, largest=False, sorted=True).values
-                else:
-                    self.prefix = torch.sort(k32[k32 < k0]).values
+                self.prefix = k32[:0] if self.exact64 else torch.sort(below).values
+                del below
                 # keys below the window fall into bin 0 too: bins 0..j-1 then hold #{keys < k0 + j}
                 bins = (k32.sub_(k0) if consume or self.exact64 else torch.sub(k32, k0)).clamp_(min=0)
                 del k32
@@ -168,13 +225,15 @@ class _IntraCounter:
                 if 4 * self.n < width:  # few keys: scatter-add into the table itself (no int64 histogram)
                     self.lut = torch.zeros(width + 1, dtype=lut_dtype, device=keys.device)
                     self.lut.index_add_(0, bins.long().add_(1), torch.ones_like(bins, dtype=lut_dtype))
-                    self.lut.cumsum_(0)
                 else:
-                    hist = torch.bincount(bins, minlength=width).cumsum_(0)
                     self.lut = torch.empty(width + 1, dtype=lut_dtype, device=keys.device)
-                    self.lut[1:] = hist
-                    del hist
+                    self.lut[0] = 0
+                    _histogram(bins, width, self.lut[1:])
+                del bins
+                self.lut.cumsum_(0)  # in place, in the table's dtype: no second table-sized buffer
                 self.lut[0] = n_prefix  # lut[j] = #{intra keys < k0 + j}, j = 0..width
+                # queries below the window read lut[0] = n_prefix: right unless q <= the largest key below it
+                self.pmax = int(self.prefix[-1]) if self.prefix.numel() else None
         if self.lut is None or self.exact64:
             self.sorted = torch.sort(keys).values
 
@@ -188,14 +247,12 @@ class _IntraCounter:
             lo, hi = self.lut.index_select(0, idx), self.lut.index_select(0, idx.add_(1))
             exact = (hi != lo) | (q32 < self.k0)
             return int(lo.sum()) - int(lo[exact].sum()) + int(torch.searchsorted(self.sorted, q[exact]).sum())
-        idx = torch.sub(q, self.k0)
-        total = 0
-        if self.prefix.numel() and int(idx.min()) < 0:
-            # the table gives keys below the window #prefix; their right count is a search in the prefix
-            low = q[idx < 0]
-            total += int(torch.searchsorted(self.prefix, low).sum()) - low.numel() * self.prefix.numel()
-        idx.clamp_(0, self.width - 1)
-        return total + int(self.lut.index_select(0, idx).sum())
+        idx = torch.clamp(q, self.k0, self.k0 + self.width - 1).sub_(self.k0)
+        total = int(self.lut.index_select(0, idx).sum())
+        if self.pmax is not None and int(q.amin()) <= self.pmax:  # lut[0] = n_prefix: a search in the prefix
+            low = q[q <= self.pmax]
+            total -= low.numel() * self.prefix.numel() - int(torch.searchsorted(self.prefix, low).sum())
+        return total
 
 
 def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weighting: str) -> Fraction:
@@ -215,23 +272,25 @@ def _exact_counts(Z: torch.Tensor, starts: list[int], sizes: list[int], weightin
     for w in sorted(set(intra_w.values())):
         group = [c for c in range(K) if intra_w[c] == w]
         keys = torch.empty(sum(sizes[c] * (sizes[c] - 1) // 2 for c in group), dtype=kd, device=Z.device)
-        at = 0
+        jobs, at = [], 0
         for c in group:
             count = sizes[c] * (sizes[c] - 1) // 2
-            _intra_keys(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
+            jobs += _intra_jobs(Z[starts[c]:starts[c] + sizes[c]], keys[at:at + count])
             at += count
+        _map(lambda job: job(), jobs, Z.device)
         counters[w] = _IntraCounter(keys, consume=True)
         del keys
-    total = Fraction(0)
-    for (a, b), wq in inter_w.items():
+
+    def tile(job: tuple[int, int, int]) -> list[int]:  # one tile of inter pairs (a, b): its count per intra group
+        a, b, r0 = job
         Za, Zb = Z[starts[a]:starts[a] + sizes[a]], Z[starts[b]:starts[b] + sizes[b]]
-        step = max(1, _TILE // Zb.shape[0])
-        counts = dict.fromkeys(counters, 0)
-        for r0 in range(0, Za.shape[0], step):
-            q = pair_distances(Za[r0:r0 + step], Zb).view(kd).reshape(-1)
-            for w, counter in counters.items():
-                counts[w] += counter.count_less(q)
-        total += wq * sum(w * c for w, c in counts.items())
+        q = pair_distances(Za[r0:r0 + max(1, _TILE // sizes[b])], Zb).view(kd).reshape(-1)
+        return [counter.count_less(q) for counter in counters.values()]
+
+    tiles = [(a, b, r0) for a, b in inter_w for r0 in range(0, sizes[a], max(1, _TILE // sizes[b]))]
+    total = Fraction(0)
+    for (a, b, _), counts in zip(tiles, _map(tile, tiles, Z.device)):
+        total += inter_w[a, b] * sum(w * c for w, c in zip(counters, counts))
     return total
 
 
@@ -249,10 +308,13 @@ def separation_probability(features: Any, labels: Any, *, matrix: Any = None, we
     Exact: every intra pair is compared with every inter pair through integer counts (see the
     module docstring: a gather into a look-up table over the float bit patterns for float32, a
     sorted search otherwise), and the weighted sum is formed in exact rationals and rounded once.
-    Time: at N = 20 000, K = 10, d = 10, float32, about 3x one ``torch.cdist(X, X)`` pass with one
-    thread and 5x with two (measured on a loaded 2-core machine by ``benchmarks/bench_separability.py``);
-    most of it is the random gathers into the table. Memory: the intra distances' keys (4 bytes
-    each in float32), a table of up to 128 MB and 2^22-distance tiles (0.6 GB at N = 20 000, 1.6 GB at 40 000).
+    Time: at N = 20 000, K = 10, d = 10, float32, measured by ``benchmarks/bench_separability.py``
+    against one ``torch.cdist(X, X)`` pass (2 threads, a shared 2-core machine: see its output for
+    the ratio and its spread); most of it is the random gathers into the table and the distances.
+    Memory: the intra distances' keys (4 bytes each in float32), a table of up to 128 MB, two int64
+    histograms of the table's size while it is built, and 2^20-distance tiles per thread.
+    On the CPU the intra-op thread count is set to 1 during the call (the work runs on that many
+    Python threads instead) and restored after it.
     Runs on the features' device.
 
     Args:
