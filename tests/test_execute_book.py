@@ -86,6 +86,10 @@ def test_the_build_takes_every_notebook_from_the_cache(small_book: Path) -> None
                      r"\d+\.\d s\.", start), "the cold build's total wall time is not on the page"
     again = _execute(small_book)
     assert again.returncode == 0 and "nothing to execute" in again.stdout, again.stdout + again.stderr
+    # A rebuild with nothing changed keeps the downloads (book/_ext/downloads.py: made only when an input changed)
+    zip_path = small_book / "_build" / "html" / "_downloads" / "student-edition.zip"
+    made = zip_path.stat().st_mtime_ns
+    assert _build(small_book).returncode == 0 and zip_path.stat().st_mtime_ns == made, "unchanged inputs: remade"
     second = small_book / "book" / "second.md"  # a change of code: that notebook, and only it, runs again
     second.write_text(second.read_text(encoding="utf-8").replace("range(10)", "range(11)"), encoding="utf-8")
     changed = _execute(small_book)
@@ -94,6 +98,13 @@ def test_the_build_takes_every_notebook_from_the_cache(small_book: Path) -> None
     assert report["executed"] == 1 and report["cold"]["executed"] == 2 and report["cold"]["jobs"] == 2
     assert report["cold"]["wall_s"] < report["cold"]["build_wall_s"] < 600
     assert set(report["cold"]["notebooks"]) == {"book/first.md", "book/second.md"}
+    assert _build(small_book).returncode == 0 and zip_path.stat().st_mtime_ns != made, "a chapter changed: not remade"
+
+
+def _build(root: Path) -> subprocess.CompletedProcess:
+    """`jupyter-book build` as `make book` runs it (incremental)."""
+    return subprocess.run([str(JUPYTER_BOOK), "build", str(root), "-W", "-n", "--keep-going"],
+                          cwd=root, capture_output=True, text=True, timeout=600)
 
 
 def test_a_new_seed_or_library_empties_the_cache(small_book: Path) -> None:
