@@ -74,11 +74,14 @@ browser:
 	elif command -v chromium >/dev/null 2>&1; then :; \
 	else echo "make: chromium is not installed and cannot be installed here (needs apt-get as root): the browser test will be skipped"; fi
 
-# tests/test_book.py executes every notebook under the default seed (the strict build), under each
-# offset of TEST_SEEDS, and once more under the default seed (reproducibility), JOBS at a time.
+# tests/test_book.py executes every notebook under the default seed (the strict build) and under each
+# offset of TEST_SEEDS, JOBS at a time; tests/test_grading.py executes them once more under the default
+# seed (the graded solutions: reproducibility). The tests that read the built book wait for the strict
+# build; --no-loadscope-reorder keeps the files in the order of collection, so tests/test_book.py, which
+# starts that build, is the first file a worker runs (xdist would otherwise start with the largest files).
 TEST_SEEDS ?= 1
 test: $(STAMP) browser
-	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" SCE_TEST_WAIT_FOR_BUILD=1 $(PY) -m pytest -n 2 --dist loadfile
+	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" SCE_TEST_WAIT_FOR_BUILD=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS) $(PY) benchmarks/run_all.py $(ONLY)

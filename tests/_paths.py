@@ -32,12 +32,28 @@ def chapters() -> list[Path]:
 # them reading a half-written or missing _build. The Makefile sets SCE_TEST_WAIT_FOR_BUILD=1; a file
 # run alone reads whatever build is there.
 BUILD_DONE = BUILD / ".strict-build-done"
+BUILD_STARTED = BUILD / ".strict-build-started"
+STARTS_WITHIN_S = 300.0  # the strict build is the first thing tests/test_book.py does
 
 
 def _run_id() -> str:
     import os
 
     return os.environ.get("PYTEST_XDIST_TESTRUNUID", "single-process")
+
+
+def mark_build_started() -> None:
+    """Called by tests/test_book.py when the strict build starts."""
+    BUILD.mkdir(exist_ok=True)
+    BUILD_STARTED.write_text(f"{_run_id()}\n", encoding="utf-8")
+
+
+def _this_run(marker: Path) -> str | None:
+    """What ``marker`` says after this run's id, or None if it is from another run (or absent)."""
+    if not marker.is_file():
+        return None
+    run, _, rest = marker.read_text(encoding="utf-8").strip().partition(" ")
+    return rest if run == _run_id() else None
 
 
 def mark_build_done(ok: bool) -> None:
@@ -47,7 +63,10 @@ def mark_build_done(ok: bool) -> None:
 
 
 def wait_for_build(timeout_s: float = 2400.0) -> None:
-    """Wait until this test run's strict build is done (only under `make test`); fail if it failed."""
+    """Wait until this test run's strict build is done (only under `make test`); fail if it failed, or
+    if it has not even started within STARTS_WITHIN_S: then tests/test_book.py was not scheduled first
+    (`make test` runs pytest with --no-loadscope-reorder, so that the file that starts the build comes
+    first, in the order of collection), and every worker would otherwise wait for a build nobody runs."""
     import os
     import time
 
@@ -55,13 +74,15 @@ def wait_for_build(timeout_s: float = 2400.0) -> None:
 
     if os.environ.get("SCE_TEST_WAIT_FOR_BUILD") != "1":
         return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if BUILD_DONE.is_file():
-            run, _, status = BUILD_DONE.read_text(encoding="utf-8").strip().partition(" ")
-            if run == _run_id():
-                if status != "ok":
-                    pytest.fail("the strict build of this test run failed (see tests/test_book.py)")
-                return
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        status = _this_run(BUILD_DONE)
+        if status is not None:
+            if status != "ok":
+                pytest.fail("the strict build of this test run failed (see tests/test_book.py)")
+            return
+        if _this_run(BUILD_STARTED) is None and time.monotonic() - start > STARTS_WITHIN_S:
+            pytest.fail(f"the strict build of this test run did not start within {STARTS_WITHIN_S:.0f} s: "
+                        "tests/test_book.py must run first (make test passes --no-loadscope-reorder)")
         time.sleep(2)
     pytest.fail(f"the strict build of this test run did not finish within {timeout_s:.0f} s")

@@ -45,7 +45,7 @@ import pytest
 from _book import (BUILD, execute_book, read_report,
                    run_strict_build, seed_of)
 from _browser import browse_site, chromium_path, html_pages
-from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters, mark_build_done
+from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters, mark_build_done, mark_build_started
 
 sys.path.insert(0, str(ROOT / "tools"))
 from execute_book import toc_notebooks  # noqa: E402
@@ -114,6 +114,7 @@ def book_runs():
     runs = {f"seed {k}": (BUILD / f".jupyter_cache-seed-{k}", BUILD / f"execution-report-seed-{k}.json", k)
             for k in OTHER_SEEDS}
     BUILD.mkdir(exist_ok=True)
+    mark_build_started()
     later = LaterRuns(runs)
     try:
         try:
