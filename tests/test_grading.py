@@ -229,8 +229,8 @@ def _solution_code(chapter: str, label: str) -> str:
 @pytest.mark.chapter
 @pytest.mark.slow
 def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) -> None:
-    """One chapter's notebooks: blank, a wrong answer, a crash (in a sub-folder), a loop and a malformed file
-(the reference solutions: test_reference_solutions_score_full_marks)."""
+    """One chapter's notebooks: the reference solutions (in a sub-folder), blank, a wrong answer, a crash, a
+    loop and a malformed file (every chapter's reference solutions: test_reference_solutions_score_full_marks)."""
     jac, bf16 = "sm-ex-log-softmax-jacobian", "sm-ex-bfloat16"
     assert [t.label for t in asg.chapter_tests(BATCH_CHAPTER)] == [jac, bf16]
     student = nbformat.read(assignment / "student" / f"{BATCH_CHAPTER}.ipynb", as_version=4)
@@ -241,10 +241,12 @@ def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) ->
     wrong_jac = "\n".join(ln for ln in wrong_jac.splitlines() if not ln.startswith("assert"))
     subs = tmp_path / "submissions"
     (subs / "alice").mkdir(parents=True)                      # a submission in a folder of its own
+    nbformat.write(nbformat.read(assignment / "solutions" / f"{BATCH_CHAPTER}.ipynb", as_version=4),
+                   subs / "alice" / f"{BATCH_CHAPTER}.ipynb")
     nbformat.write(student, subs / f"blank-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: wrong_jac, bf16: right[bf16]}), subs / f"wrong-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: right[jac], bf16: "raise RuntimeError('my code crashes')"}),
-                   subs / "alice" / f"crash-{BATCH_CHAPTER}.ipynb")
+                   subs / f"crash-{BATCH_CHAPTER}.ipynb")
     nbformat.write(_with_answers(student, {jac: "import time\nwhile True:\n    time.sleep(0.05)", bf16: right[bf16]}),
                    subs / f"loop-{BATCH_CHAPTER}.ipynb")
     (subs / f"malformed-{BATCH_CHAPTER}.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -256,12 +258,13 @@ def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) ->
     wrong = score.pop(f"wrong-{BATCH_CHAPTER}.ipynb")
     assert 0 <= wrong[0] < 1 and wrong[1:] == (2, wrong[0] + 2), wrong
     assert score == {
-        f"alice/crash-{BATCH_CHAPTER}.ipynb": (1, 0, 1),
+        f"alice/{BATCH_CHAPTER}.ipynb": (1, 2, 3),
         f"blank-{BATCH_CHAPTER}.ipynb": (0, 0, 0),
+        f"crash-{BATCH_CHAPTER}.ipynb": (1, 0, 1),
         f"loop-{BATCH_CHAPTER}.ipynb": (0, 2, 2),
         f"malformed-{BATCH_CHAPTER}.ipynb": (0, 0, 0),
     }
-    assert rows[f"loop-{BATCH_CHAPTER}.ipynb"]["error"] == "" and rows[f"alice/crash-{BATCH_CHAPTER}.ipynb"]["error"] == ""
+    assert rows[f"loop-{BATCH_CHAPTER}.ipynb"]["error"] == "" and rows[f"crash-{BATCH_CHAPTER}.ipynb"]["error"] == ""
     assert rows[f"malformed-{BATCH_CHAPTER}.ipynb"]["error"].startswith("malformed")
     assert all(r["possible"] == "3" and r["chapter"] == BATCH_CHAPTER for r in rows.values())
     hand = [e.label for e in se.exercises((se.BOOK / f"{BATCH_CHAPTER}.md").read_text(encoding="utf-8")) if e.mark == "✍"]
