@@ -183,7 +183,10 @@ def _histogram(bins: torch.Tensor, width: int, out: torch.Tensor) -> None:
     """
     parts = min(2, torch.get_num_threads()) if bins.numel() >= _LUT_MIN_KEYS else 1
     hists = _map(partial(torch.bincount, minlength=width), list(bins.tensor_split(parts)), bins.device)
-    torch.add(hists[0], hists[1], out=out) if len(hists) == 2 else out.copy_(hists[0])
+    if len(hists) == 2:
+        torch.add(hists[0], hists[1], out=out)
+    else:
+        out.copy_(hists[0])
 
 
 def _f32_keys(keys64: torch.Tensor) -> torch.Tensor:
