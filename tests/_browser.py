@@ -46,8 +46,7 @@ def browse_site(html: Path, screenshots: Path, chromium: str) -> SiteReport:
     report = SiteReport()
     with chromium_on_site(html, chromium, viewport=DESKTOP) as (context, base):
         for path in html_pages(html):
-            _visit(context, base, html, path, screenshots, report)  # desktop, then phone width
-            _visit_dark(context, base, html, path, report)
+            _visit(context, base, html, path, screenshots, report)  # desktop, dark mode, then phone width
         _search(context, base, report)
         favicon = context.request.get(f"{base}/favicon.ico")
         if favicon.status != 200:
@@ -94,7 +93,9 @@ def _visit(context, base: str, html: Path, path: Path, screenshots: Path, report
     if rel.startswith("book/0") and page.locator("a.sce-download").count() != 2:
         events.append(f"{rel}: a chapter page without its two download links")
     (screenshots / "desktop").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshots / "desktop" / _shot_name(rel)), full_page=True)
+    page.screenshot(path=str(screenshots / "desktop" / _shot_name(rel)), full_page=True, type="jpeg", quality=85)
+    if "<img" in source:
+        _dark_mode(page, rel, report, reload=report.dark_images == 0)
     _phone_width(page, rel, screenshots, report)
     page.close()
     report.pages += 1
@@ -102,14 +103,14 @@ def _visit(context, base: str, html: Path, path: Path, screenshots: Path, report
 
 
 def _shot_name(rel: str) -> str:
-    return rel.replace("/", "__").removesuffix(".html") + ".png"
+    return rel.replace("/", "__").removesuffix(".html") + ".jpg"
 
 
 def _phone_width(page, rel: str, screenshots: Path, report: SiteReport) -> None:
     """At a phone's width no page may scroll sideways (wide code, tables and equations scroll in
     their own boxes). The page loaded at desktop width is narrowed: the theme and MathJax re-lay it out."""
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(300)
+    page.set_viewport_size(PHONE)  # then two frames: the theme's layout at the new width has been drawn
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if overflow > 1:
         culprits = page.evaluate(
@@ -119,8 +120,8 @@ def _phone_width(page, rel: str, screenshots: Path, report: SiteReport) -> None:
                .slice(0, 3).map(e => e.tagName + '.' + e.className)"""
         )
         report.problems.append(f"{rel}: at {PHONE['width']} px the page scrolls sideways by {overflow} px ({culprits})")
-    (screenshots / "phone").mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshots / "phone" / _shot_name(rel)), full_page=True)
+    (screenshots / "phone").mkdir(parents=True, exist_ok=True)  # the first screen (the whole page: desktop/)
+    page.screenshot(path=str(screenshots / "phone" / _shot_name(rel)), type="jpeg", quality=85)
 
 
 # A figure stays readable in dark mode if its pixels are opaque (matplotlib's white background) or
@@ -150,22 +151,33 @@ def _light(css_colour: str) -> bool:
     return 0.299 * nums[0] + 0.587 * nums[1] + 0.114 * nums[2] > 180
 
 
-def _visit_dark(context, base: str, html: Path, path: Path, report: SiteReport) -> None:
-    rel = path.relative_to(html).as_posix()
-    if "<img" not in path.read_text(encoding="utf-8"):
+def _switch_mode(page, theme: str) -> bool:
+    """Click the theme's own switch (light -> dark -> auto, as a reader would) until data-theme is `theme`."""
+    for _ in range(3):
+        if page.evaluate("() => document.documentElement.dataset.theme") == theme:
+            return True
+        page.evaluate("() => document.querySelector('.theme-switch-button').click()")
+    return page.evaluate("() => document.documentElement.dataset.theme") == theme
+
+
+def _dark_mode(page, rel: str, report: SiteReport, *, reload: bool) -> None:
+    """Switch the loaded page to dark mode with the theme's button and check every figure in it; on the
+    first page with figures, also that the choice survives a reload (the theme keeps it in localStorage).
+    The page is switched back to light mode (localStorage outlives the page: the next visits are light)."""
+    if not _switch_mode(page, "dark"):
+        report.problems.append(f"{rel}: dark mode could not be switched on with the theme's button")
         return
-    page = context.new_page()
-    page.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
-    page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
-    theme = page.evaluate("() => document.documentElement.dataset.theme")
-    if theme != "dark":
-        report.problems.append(f"{rel}: dark mode could not be switched on (data-theme={theme!r})")
+    if reload:
+        page.reload(wait_until="load", timeout=60_000)
+        theme = page.evaluate("() => document.documentElement.dataset.theme")
+        if theme != "dark":
+            report.problems.append(f"{rel}: dark mode was lost on reloading the page (data-theme={theme!r})")
     for image in page.evaluate(_DARK_CHECK):
         report.dark_images += 1
         if image["transparentShare"] > 0.01 and not _light(image["background"]):
             report.problems.append(f"{rel}: in dark mode {image['src']} is transparent on a dark background")
-    page.evaluate("() => { localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light'); }")
-    page.close()  # (localStorage outlives the page: the other visits stay in light mode)
+    if not _switch_mode(page, "light"):
+        report.problems.append(f"{rel}: light mode could not be switched back on with the theme's button")
 
 
 def _search(context, base: str, report: SiteReport) -> None:

@@ -251,7 +251,7 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
                   for page in _html_pages())
     assert report.dark_images == figures >= 10, "the dark-mode check did not see every figure"
     assert report.problems == [], "browser check failed:\n" + "\n".join(report.problems)
-    shots = {sub: len(list((SCREENSHOTS / sub).glob("*.png"))) for sub in ("desktop", "phone")}
+    shots = {sub: len(list((SCREENSHOTS / sub).glob("*.jpg"))) for sub in ("desktop", "phone")}
     assert shots == {"desktop": report.pages, "phone": report.pages}
 
 
