@@ -120,3 +120,22 @@ def test_a_new_seed_or_library_empties_the_cache(small_book: Path) -> None:
     (small_book / "sce_lib" / "x.py").write_text("X = 2\n", encoding="utf-8")
     changed = _execute(small_book, SCE_SEED="5")
     assert "changed since the cache was filled: sce_lib" in changed.stdout and "executing 2 of 2" in changed.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").is_file(), reason="no Linux autogroup here: niceness works as is")
+def test_a_niced_execution_runs_its_kernels_niced(tmp_path: Path) -> None:
+    """`make test` runs the execution under a second seed at nice 10, so that the strict build gets the
+    cores first. jupyter_client starts each kernel in a session of its own, and Linux's autogroup then
+    gives every kernel an equal share whatever its niceness: tools/kernels.py lowers the kernel's group."""
+    root = _mini_book(tmp_path, {
+        "start": "# Start\n\nText.\n",
+        "nice": NOTEBOOK_HEADER + "\n# Nice\n" + _cell(
+            "import os\nprint('group', open('/proc/self/autogroup').read().split()[-1], 'nice', os.nice(0))"),
+    })
+    env = {**os.environ, "SCE_CACHE_DIR": str(root / "sce-cache")}
+    proc = subprocess.run(["nice", "-n", "10", sys.executable, str(TOOL), "--root", str(root), "--jobs", "1"],
+                          cwd=root, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nb = cached_notebook(root / "_build" / ".jupyter_cache", root / "book" / "nice.md")
+    assert nb is not None
+    assert [c for c in nb.cells if c.cell_type == "code"][-1].outputs[0]["text"].split() == ["group", "10", "nice", "10"]

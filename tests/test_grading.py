@@ -251,7 +251,7 @@ def test_a_batch_is_graded_without_stopping(assignment: Path, tmp_path: Path) ->
                    subs / f"loop-{BATCH_CHAPTER}.ipynb")
     (subs / f"malformed-{BATCH_CHAPTER}.ipynb").write_text('{"cells": [', encoding="utf-8")
 
-    rows = {r["submission"]: r for r in _grade(subs, assignment, "--jobs 2", "--cell-timeout 30")}
+    rows = {r["submission"]: r for r in _grade(subs, assignment, "--jobs 2", "--cell-timeout 15")}
     score = {name: (float(r[jac]), float(r[bf16]), float(r["total"])) for name, r in rows.items()}
     # The slip earns the cases it passes (I - p 1^T has the right shape, spectrum and idempotence, not the
     # right entries); everything else is all or nothing here.

@@ -13,10 +13,17 @@ needs no free TCP ports, which two processes picking ports at the same time coul
 
 Only the transport changes: the kernel's own stderr still reaches the terminal, so a real error in a
 kernel still shows.
+
+A kernel started from a process that runs at a lower priority (``nice -n 10``, as `make test` runs the
+execution under a second seed) keeps that priority. jupyter_client starts every kernel in a session of
+its own, and where Linux groups the processes of a session for scheduling (autogroup, the default on
+most distributions), a niceness counts only within its group: every kernel would get an equal share
+of the cores, whatever its niceness. The kernel's group is given the starting process's niceness.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -37,7 +44,23 @@ def ipc_kernel_config() -> Iterator[Config]:
         return
     # A short path under the system's temporary folder: a Unix socket path has at most ~104 bytes.
     folder = Path(tempfile.mkdtemp(prefix="sce-kernel-"))
+    config = {"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}}
+    if os.nice(0) > 0:
+        config["NotebookClient"] = {"on_notebook_start": _lower_kernel_groups}
     try:
-        yield Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}})
+        yield Config(config)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lower_kernel_groups(**_) -> None:
+    """Give the autogroups of this process's children (the kernel just started) its own niceness.
+    Where there is no autogroup (not Linux, or switched off) nothing is written."""
+    import psutil
+
+    nice = os.nice(0)
+    for child in psutil.Process().children():
+        try:
+            Path(f"/proc/{child.pid}/autogroup").write_text(str(nice), encoding="ascii")
+        except OSError:
+            pass
