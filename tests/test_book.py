@@ -259,6 +259,8 @@ def _failure(path: Path, entry: dict | None, what: str, log: str) -> str | None:
     """Why a chapter's entry in an execution report is not a clean success, or None."""
     if entry is None or not entry.get("executed"):
         return f"{_rel(path)} was not executed {what}; the executor said:\n{log[-3000:]}"
+    if entry["error"] is not None and entry["error"].startswith("the executor failed"):  # no kernel, or no cache
+        return f"{_rel(path)} {what}: {entry['error']}; the executor said:\n{log[-3000:]}"
     if entry["error"] is not None:  # name the chapter; the message holds the cell and its traceback
         return f"{_rel(path)} {what}: a cell raised\n{entry['error']}"
     if entry["stderr"]:

@@ -6,7 +6,9 @@ folder built with the project's own _config.yml and extensions (tests/test_build
 * the book build then takes every notebook from the cache (it executes nothing), each notebook ran
   in its own folder, the page with the ``{execution-report}`` directive (the status page) shows the
   cold build's wall time, and a second run executes nothing;
-* a change of SCE_SEED or of sce_lib empties the cache, and every notebook runs again.
+* a change of SCE_SEED or of sce_lib empties the cache, and every notebook runs again;
+* an execution started at a lower priority runs its kernels at that priority, and a notebook whose
+  kernel did not start is tried once more.
 """
 
 from __future__ import annotations
@@ -139,3 +141,40 @@ def test_a_niced_execution_runs_its_kernels_niced(tmp_path: Path) -> None:
     nb = cached_notebook(root / "_build" / ".jupyter_cache", root / "book" / "nice.md")
     assert nb is not None
     assert [c for c in nb.cells if c.cell_type == "code"][-1].outputs[0]["text"].split() == ["group", "10", "nice", "10"]
+
+
+def test_a_notebook_whose_kernel_did_not_start_is_tried_once_more(tmp_path: Path, monkeypatch) -> None:
+    """jupyter-cache's code 2 (the executor failed before the notebook ran: a kernel that did not start
+    in time, a cache database that stayed locked) is not the notebook's fault: tools/parallel_executor.py
+    tries it once more; a second failure is reported."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import execute_book
+    import parallel_executor
+
+    root = _mini_book(tmp_path, {"start": "# Start\n\nText.\n",
+                                 "flaky": NOTEBOOK_HEADER + "\n# Flaky\n" + _cell("print('ran')")})
+    monkeypatch.setenv("SCE_CACHE_DIR", str(root / "sce-cache"))
+    failures = tmp_path / "failures"
+    real = parallel_executor.Worker.execute
+
+    def fail_first(project_nb, data):  # the pool's processes are forked: they see this function
+        with open(failures, "a", encoding="utf-8") as f:
+            f.write("x")
+        if failures.read_text(encoding="utf-8") in allowed:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return real(project_nb, data)
+
+    monkeypatch.setattr(parallel_executor.Worker, "execute", staticmethod(fail_first))
+    lines: list[str] = []
+    allowed = {"x"}  # the first attempt fails, the second runs
+    assert execute_book.execute_book(1, root / "_build" / ".jupyter_cache", root / "_build" / "report.json", None,
+                                     root=root, log=lambda *a, **k: lines.append(" ".join(map(str, a)))) == 0
+    assert failures.read_text(encoding="utf-8") == "xx" and any("book/flaky.md" in ln and " s" in ln for ln in lines)
+    failures.unlink()
+    allowed = {"x", "xx"}  # both fail: reported, not retried forever
+    shutil.rmtree(root / "_build")
+    assert execute_book.execute_book(1, root / "_build" / ".jupyter_cache", root / "_build" / "report.json", None,
+                                     root=root, log=lambda *a, **k: lines.append(" ".join(map(str, a)))) == 1
+    assert failures.read_text(encoding="utf-8") == "xx"
+    report = json.loads((root / "_build" / "report.json").read_text(encoding="utf-8"))
+    assert report["notebooks"]["book/flaky.md"]["error"].startswith("the executor failed before the notebook ran")

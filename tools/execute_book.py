@@ -233,7 +233,9 @@ def execute_book(jobs: int, cache_path: Path = CACHE, report_path: Path = REPORT
     from parallel_executor import ParallelExecutor
 
     executor = ParallelExecutor(cache, jobs, on_done)
-    executor.run_and_cache(filter_uris=todo, timeout=settings.get("timeout", 300),
+    from kernels import patience
+
+    executor.run_and_cache(filter_uris=todo, timeout=settings.get("timeout", 300) * patience(),
                            allow_errors=bool(settings.get("allow_errors", False)))
     wall = time.perf_counter() - start
     executed = {name: e for name, e in notebooks.items() if e["executed"]}

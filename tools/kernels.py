@@ -18,7 +18,9 @@ A kernel started from a process that runs at a lower priority (``nice -n 10``, a
 execution under a second seed) keeps that priority. jupyter_client starts every kernel in a session of
 its own, and where Linux groups the processes of a session for scheduling (autogroup, the default on
 most distributions), a niceness counts only within its group: every kernel would get an equal share
-of the cores, whatever its niceness. The kernel's group is given the starting process's niceness.
+of the cores, whatever its niceness. The kernel's group is given the starting process's niceness, and
+as such a kernel waits for the cores while the others run, its time limits (the kernel's start here,
+each cell in tools/execute_book.py) are ``PATIENCE`` times longer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+PATIENCE = 10  # how many times longer a kernel started at a lower priority may take to start, or a cell to run
+
+
+def patience() -> int:
+    """``PATIENCE`` in a process running at a lower priority (niceness > 0), else 1."""
+    return PATIENCE if os.nice(0) > 0 else 1
+
 
 @contextmanager
 def ipc_kernel_config() -> Iterator[Config]:
@@ -46,7 +55,7 @@ def ipc_kernel_config() -> Iterator[Config]:
     folder = Path(tempfile.mkdtemp(prefix="sce-kernel-"))
     config = {"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}}
     if os.nice(0) > 0:
-        config["NotebookClient"] = {"on_notebook_start": _lower_kernel_groups}
+        config["NotebookClient"] = {"on_notebook_start": _lower_kernel_groups, "startup_timeout": 60 * patience()}
     try:
         yield Config(config)
     finally:

@@ -3,6 +3,9 @@
 jupyter-cache's own `JupyterExecutorLocalMproc` always starts one process per core and hands out
 notebooks in chunks; this one takes the number of processes, hands out one notebook at a time in the
 order given, reports each result as it comes, and starts each kernel on IPC sockets (tools/kernels.py).
+A notebook that failed before it ran (jupyter-cache's code 2: the kernel did not start in time, or the
+cache's database stayed locked, both possible when a run at a lower priority waits for the cores) is
+tried once more at the end; its reason is in the log (jupyter-cache's worker logs it).
 The worker is jupyter-cache's (`ExecutionWorkerLocalMProc`): it executes a notebook in its own folder
 and caches the result, or records the traceback.
 """
@@ -53,8 +56,16 @@ class ParallelExecutor(JupyterExecutorAbstract):
         results: dict[str, int] = {}
         if not tasks:
             return results
+        retry = []
         with multiprocessing.Pool(min(self.jobs, len(tasks))) as pool:
             for code, uri in pool.imap_unordered(Worker(), tasks, chunksize=1):
+                if code == 2:  # no kernel started, or the cache was busy: not the notebook's fault
+                    retry.append(uri)
+                    continue
+                results[uri] = code
+                self.on_done(code, uri)
+            again = [t for t in tasks if t.uri in retry]
+            for code, uri in pool.imap_unordered(Worker(), again, chunksize=1):  # once more, then it counts
                 results[uri] = code
                 self.on_done(code, uri)
         return results
