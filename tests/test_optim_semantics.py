@@ -191,6 +191,26 @@ def test_newton_is_invariant_to_the_feature_scale(method: str) -> None:
     assert max(losses) - min(losses) <= 1e-10 * min(losses)
 
 
+def test_newton_cg_preconditioner_carries_the_feature_correlations(monkeypatch) -> None:
+    """The block preconditioner (one (D, D) block per class from the features' Gram matrix) against the
+    diagonal one it replaced: on MNIST-1D, whose 40 features are correlated, the same fit to the same
+    objective takes under half the Hessian-vector products (70 against 275 when written)."""
+    import sce_lib.optim.newton as newton
+
+    X, y, _, _ = mnist1d()
+    block = fit_softmax_regression(X, y, l2=3e-4, method="newton-cg", tol=1e-6)
+
+    def diagonal(obj, p, Dm, delta):
+        Minv = 1.0 / ((1 + delta) * Dm)
+        return lambda r: Minv * r
+
+    monkeypatch.setattr(newton, "_preconditioner", diagonal)
+    jacobi = fit_softmax_regression(X, y, l2=3e-4, method="newton-cg", tol=1e-6)
+    assert block.converged and jacobi.converged
+    assert abs(block.loss - jacobi.loss) <= 1e-10 * jacobi.loss
+    assert 2 * block.n_evals["hvp"] < jacobi.n_evals["hvp"], (block.n_evals, jacobi.n_evals)
+
+
 def test_newton_iterates_stay_centred(mixture) -> None:
     # The step's class-mean is removed, so from theta_0 = 0 the class-sums of [W b] stay 0.  (The
     # iterates are not the minimum-norm minimiser in the flat directions of a rank-deficient X.)

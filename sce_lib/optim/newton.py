@@ -17,7 +17,7 @@ class-mean of every column of the step is removed (``_center``): f does not chan
 W + 1 u^T at l2 = 0, and with l2 > 0 the centred step lowers the penalty further, so the
 iterates from a centred start stay centred (zero class-sums of [W b]).  They are *not* the
 minimum-norm minimiser in the other flat directions (those of a rank-deficient X~): the scaling
-D mixes them in.  A backtracking (Armijo) line search makes every step decrease f.
+D (and newton-cg's preconditioner) mixes them in.  A backtracking (Armijo) line search makes every step decrease f.
 """
 
 from __future__ import annotations
@@ -99,18 +99,43 @@ def _FORCE(gDg: float) -> float:
     return min(0.5, gDg ** 0.25)
 
 
+def _preconditioner(obj: Objective, p: torch.Tensor, Dm: torch.Tensor, delta: float):
+    """M^{-1} for CG on (H + delta D) s = -g: block-Jacobi over the classes, each block approximated as
+
+        M_k = s_k G + diag(l2 mask_k + delta D_k + floor),   s_k = sum_n a_n p_nk (1 - p_nk),
+
+    G = X~^T diag(a) X~ (``Objective.gram``): the Hessian's block k is X~^T diag(a p_k (1 - p_k)) X~, and
+    s_k G is that with the weights replaced by their mean.  Unlike the diagonal (Jacobi) preconditioner it
+    carries the correlations of the features: on MNIST-1D (40 correlated features) CG needs 70 products
+    instead of 275 over a fit, on the digits about as many (81 against 89).  Like H, M transforms as
+    T M T under a rescaling of the features (x -> T x), so the solver stays invariant to it.  One batched
+    Cholesky factorisation of K blocks (D, D) per Newton step, in float32 for float64 problems (M need only
+    approximate H; CG's residuals stay in the problem's dtype, and the factor and its solves cost half);
+    where it fails (rounding) the diagonal (1 + delta) D is used.  Returns a function (K, D) -> (K, D).
+    """
+    eps = torch.finfo(Dm.dtype).eps
+    s = obj._mean(p * (1 - p))  # (K,)
+    M = s[:, None, None] * obj.gram() + torch.diag_embed(obj.l2 * obj.mask + delta * Dm + 1e3 * eps * float(Dm.max()))
+    low = torch.float32 if M.dtype == torch.float64 else M.dtype
+    L, info = torch.linalg.cholesky_ex(M.to(low))
+    if bool((info != 0).any()):
+        Minv = 1.0 / ((1 + delta) * Dm)
+        return lambda r: Minv * r
+    return lambda r: torch.cholesky_solve(r.to(low).unsqueeze(-1), L).squeeze(-1).to(r.dtype)
+
+
 def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, Dm: torch.Tensor, delta: float, forcing: float,
         max_cg: int) -> torch.Tensor:
     """Preconditioned CG for (H + delta D) s = -g, stopped at ||r||_{M^-1} <= forcing * ||g||_{M^-1}.
 
-    Jacobi preconditioner M = (1 + delta) D (D = diag(H) + floor, (K, D)).  H is positive
+    M: ``_preconditioner`` (block-Jacobi over the classes; D = diag(H) + floor, (K, D)).  H is positive
     semidefinite, so the curvature q^T (H + delta D) q > 0 for q != 0; a non-positive value
     (rounding) stops CG.
     """
-    Minv = 1.0 / ((1 + delta) * Dm)
+    precondition = _preconditioner(obj, p, Dm, delta)
     s = torch.zeros_like(g)
     r = -g
-    z = Minv * r
+    z = precondition(r)
     q = z
     rz = float((r * z).sum())
     target = forcing ** 2 * rz  # compare squared M^{-1}-norms: ||r||_{M^-1}^2 = r^T z
@@ -122,13 +147,13 @@ def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, Dm: torch.Tensor, delt
         a = rz / curv
         s = s + a * q
         r = r - a * Hq
-        z = Minv * r
+        z = precondition(r)
         rz_new = float((r * z).sum())
         if rz_new <= target:
             break
         q = z + (rz_new / rz) * q
         rz = rz_new
-    return s if s.abs().sum() > 0 else -Minv * g
+    return s if s.abs().sum() > 0 else -precondition(g)
 
 
 def newton_cg(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,7 @@ class Objective:
         self.D = self.XtT.shape[0]
         self.a = None if weights is None else (weights / weights.sum()).to(X.dtype)[None, :]  # (1, N)
         self._XtT2: torch.Tensor | None = None  # (X~^T)^2 entrywise, built on first use
+        self._gram: torch.Tensor | None = None  # X~^T diag(a) X~, built on first use
         self.mask = torch.ones(K, self.D, dtype=X.dtype, device=X.device)  # 1 on W, 0 on b
         if fit_intercept:
             self.mask[:, d] = 0
@@ -122,6 +123,14 @@ class Objective:
             self._XtT2 = self.XtT * self.XtT
         diag = self._back_sq(p * (1 - p))
         return diag + self.l2 * self.mask
+
+    def gram(self) -> torch.Tensor:
+        """G = sum_n a_n x~_n x~_n^T, (D, D), built once: the Hessian's block for class k is
+        sum_n a_n p_nk (1 - p_nk) x~_n x~_n^T, which G weighted by the mean of p_nk (1 - p_nk) approximates."""
+        if self._gram is None:
+            Xa = self.XtT / self.n if self.a is None else self.XtT * self.a
+            self._gram = Xa @ self.XtT.T
+        return self._gram
 
     def _back_sq(self, R: torch.Tensor) -> torch.Tensor:
         assert self._XtT2 is not None
