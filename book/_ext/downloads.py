@@ -58,12 +58,15 @@ def _tool(srcdir: Path, name: str):
 def _inputs_digest(build: Path, srcdir: Path) -> str:
     """SHA-256 of every file the downloads are made from, in a fixed order: what the site's pages are
     built from (the configuration, the table of contents, everything under book/ but generated
-    notebooks, the executed notebooks) and what the student edition packs (tools/, sce_lib/, the pinned
+    notebooks, the chapters' executed notebooks) and what the student edition packs (tools/, sce_lib/, the pinned
     requirements). Not the pages themselves: Sphinx rewrites some on every build (the search page, the
-    index, the pages with the execution table) although nothing the downloads read on them changed."""
+    index, the pages with the execution table) although nothing the downloads read on them changed, and
+    the status page is executed again after a cold build (it shows that build's wall time)."""
     files = [srcdir / "_config.yml", srcdir / "_toc.yml", srcdir / "requirements.txt", srcdir / "pyproject.toml",
              *(f for f in (srcdir / "book").rglob("*") if f.suffix != ".ipynb" and "__pycache__" not in f.parts),
-             *(build / "jupyter_execute").rglob("*.ipynb"), *(srcdir / "tools").glob("*.py"),
+             *(f for f in (build / "jupyter_execute").rglob("*.ipynb")  # the chapters' (not the status page's)
+               if _is_chapter(f.relative_to(build / "jupyter_execute").with_suffix("").as_posix())),
+             *(srcdir / "tools").glob("*.py"),
              *(srcdir / "sce_lib").rglob("*.py")]
     digest = hashlib.sha256()
     for path in sorted(f for f in files if f.is_file()):

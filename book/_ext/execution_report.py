@@ -9,8 +9,9 @@ again whenever the report changes.
 
 The whole cold build's wall time (from the start of the execution to the last page written) is known
 only when Sphinx finishes: the directive then leaves a marker in the page, which the ``build-finished``
-handler replaces with the figure and also stores in the report's ``cold`` entry, from which later
-builds (which read the page again since the report changed) render it directly.
+handler replaces with the figure and also stores in the report's ``cold`` entry (keeping the report's
+modification time: the page need not be read again), from which later builds that read the page
+again render it directly.
 
 Without a report (a build run as plain ``jupyter-book build``, which executes the notebooks itself,
 one after another) the directive says so.
@@ -19,6 +20,7 @@ one after another) the directive says so.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -119,7 +121,12 @@ def _fill_in_total(app: Sphinx, exception: Exception | None) -> None:
         if MARKER in text:
             page.write_text(text.replace(MARKER, _total_sentence(seconds)), encoding="utf-8")
     report["cold"]["build_wall_s"] = round(seconds, 1)
+    before = path.stat()
     path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    # The page already shows the figure (filled in above): the report keeps its time, so that the next
+    # build does not read the page again only to render the same sentence (a rebuild with no change
+    # stays fast). A page read again for another reason renders the stored figure.
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def setup(app: Sphinx) -> dict:
