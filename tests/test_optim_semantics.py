@@ -200,11 +200,7 @@ def test_newton_cg_preconditioner_carries_the_feature_correlations(monkeypatch) 
     X, y, _, _ = mnist1d()
     block = fit_softmax_regression(X, y, l2=3e-4, method="newton-cg", tol=1e-6)
 
-    def diagonal(obj, p, Dm, delta):
-        Minv = 1.0 / ((1 + delta) * Dm)
-        return lambda r: Minv * r
-
-    monkeypatch.setattr(newton, "_preconditioner", diagonal)
+    monkeypatch.setattr(newton, "_preconditioner", lambda obj, p, Dm, delta: newton._diagonal_preconditioner(Dm, delta))
     jacobi = fit_softmax_regression(X, y, l2=3e-4, method="newton-cg", tol=1e-6)
     assert block.converged and jacobi.converged
     assert abs(block.loss - jacobi.loss) <= 1e-10 * jacobi.loss

@@ -117,9 +117,14 @@ def _preconditioner(obj: Objective, p: torch.Tensor, Dm: torch.Tensor, delta: fl
     M = s[:, None, None] * obj.gram() + torch.diag_embed(obj.l2 * obj.mask + delta * Dm + 1e3 * eps * float(Dm.max()))
     L, info = torch.linalg.cholesky_ex(M)
     if bool((info != 0).any()):
-        Minv = 1.0 / ((1 + delta) * Dm)
-        return lambda r: Minv * r
+        return _diagonal_preconditioner(Dm, delta)
     return lambda r: torch.cholesky_solve(r.unsqueeze(-1), L).squeeze(-1)
+
+
+def _diagonal_preconditioner(Dm: torch.Tensor, delta: float):
+    """The Jacobi preconditioner M = (1 + delta) D, D = diag(H) + floor (K, D): M^{-1} as a function."""
+    Minv = 1.0 / ((1 + delta) * Dm)
+    return lambda r: Minv * r
 
 
 def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, Dm: torch.Tensor, delta: float, forcing: float,

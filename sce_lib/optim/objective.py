@@ -24,12 +24,16 @@ import torch
 __all__ = ["Objective", "smoothness_constant"]
 
 
+def _gram(XtT: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
+    """X~^T diag(a) X~ (D, D) from XtT = X~^T (D, N); a the normalised weights ((N,) or (1, N)), or None for 1/N."""
+    Xa = XtT / XtT.shape[1] if a is None else XtT * a
+    return Xa @ XtT.T
+
+
 def smoothness_constant(XtT: torch.Tensor, l2: float, a: torch.Tensor | None = None) -> float:
     """beta = lambda_max(X~^T diag(a) X~) / 2 + l2, chapter 04's smoothness constant (a_n = 1/N without
     weights).  XtT = X~^T (D, N); a (N,) normalised weights or None."""
-    Xa = XtT / XtT.shape[1] if a is None else XtT * a
-    gram = Xa @ XtT.T
-    return 0.5 * float(torch.linalg.eigvalsh(gram)[-1]) + l2
+    return 0.5 * float(torch.linalg.eigvalsh(_gram(XtT, a))[-1]) + l2
 
 
 class Objective:
@@ -128,8 +132,7 @@ class Objective:
         """G = sum_n a_n x~_n x~_n^T, (D, D), built once: the Hessian's block for class k is
         sum_n a_n p_nk (1 - p_nk) x~_n x~_n^T, which G weighted by the mean of p_nk (1 - p_nk) approximates."""
         if self._gram is None:
-            Xa = self.XtT / self.n if self.a is None else self.XtT * self.a
-            self._gram = Xa @ self.XtT.T
+            self._gram = _gram(self.XtT, self.a)
         return self._gram
 
     def _back_sq(self, R: torch.Tensor) -> torch.Tensor:
