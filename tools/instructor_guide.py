@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reader_notebooks import numbered_entries  # noqa: E402
 from student_edition import Exercise, exercises  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,30 +58,26 @@ def level2_headings(text: str) -> int:
 
 
 def chapter_numbers(root: Path = ROOT) -> dict[str, str]:
-    """{docname: the number the site shows in its title ("1", "7.22")} for the numbered parts of ``_toc.yml``."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    """{docname: the number the site shows in its title ("1", "7.22")} for the numbered parts of ``_toc.yml``:
+    a section page is numbered after its chapter's own level-2 headings."""
     numbers: dict[str, str] = {}
-    n = 0
-    for part in toc.get("parts", []):
-        if not part.get("numbered"):
+    sections_so_far: dict[str, int] = {}
+    for doc, n, above in numbered_entries(root):
+        if not above:
+            numbers[doc] = str(n)
+            sections_so_far[doc] = level2_headings((root / f"{doc}.md").read_text(encoding="utf-8"))
             continue
-        for chapter in part.get("chapters", []):
-            n += 1
-            numbers[chapter["file"]] = str(n)
-            headings = level2_headings((root / f"{chapter['file']}.md").read_text(encoding="utf-8"))
-            for i, section in enumerate(chapter.get("sections", []), start=1):
-                if section.get("sections"):
-                    raise ValueError(f"_toc.yml: {section['file']} has sections of its own; chapter_numbers "
-                                     "numbers one level of section pages only")
-                numbers[section["file"]] = f"{n}.{headings + i}"
+        if len(above) > 1:
+            raise ValueError(f"_toc.yml: {above[-1]} has sections of its own; chapter_numbers "
+                             "numbers one level of section pages only")
+        sections_so_far[above[0]] += 1
+        numbers[doc] = f"{n}.{sections_so_far[above[0]]}"
     return numbers
 
 
 def parent_chapters(root: Path = ROOT) -> dict[str, str]:
     """{docname of a section page: docname of its chapter} (the appendix belongs to chapter 06's page)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    return {s["file"]: c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])
-            for s in c.get("sections", [])}
+    return {doc: above[0] for doc, _, above in numbered_entries(root) if above}
 
 
 def objectives(source: str) -> list[str]:

@@ -41,20 +41,27 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 
 
-def chapter_docs(root: Path = ROOT) -> list[str]:
-    """The docnames of the numbered chapters and their section pages, in the order of ``_toc.yml``."""
+def numbered_entries(root: Path = ROOT) -> list[tuple[str, int, list[str]]]:
+    """The pages of the numbered parts of ``_toc.yml``, in its order (a chapter, then its section pages):
+    (docname, the chapter's number, the docnames of the pages above it, outermost first)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    docs = []
+    found: list[tuple[str, int, list[str]]] = []
 
-    def add(entries: list[dict]) -> None:  # a chapter, then its sections (an appendix page), in order
+    def add(entries: list[dict], number: int | None, above: list[str]) -> None:
         for entry in entries:
-            docs.append(entry["file"])
-            add(entry.get("sections", []))
+            n = number if number is not None else 1 + sum(not a for _, _, a in found)
+            found.append((entry["file"], n, above))
+            add(entry.get("sections", []), n, [*above, entry["file"]])
 
     for part in toc.get("parts", []):
         if part.get("numbered"):
-            add(part.get("chapters", []))
-    return docs
+            add(part.get("chapters", []), None, [])
+    return found
+
+
+def chapter_docs(root: Path = ROOT) -> list[str]:
+    """The docnames of the numbered chapters and their section pages, in the order of ``_toc.yml``."""
+    return [doc for doc, _, _ in numbered_entries(root)]
 
 
 def chapter_paths(root: Path = ROOT) -> list[Path]:
