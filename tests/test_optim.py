@@ -110,9 +110,11 @@ def test_newton_converges_quadratically_at_l2_zero(mixture) -> None:
     g = np.array(res.history["grad_norm"])
     assert res.converged and res.n_iter <= 12
     # Quadratic: g_{t+1} <= C g_t^2 in the last steps, with one C; the last step squares the error.
-    # (A step that lands on the rounding floor, g_{t+1} < 1e3 eps g_0, cannot show the square.)
+    # (A step that lands on the rounding floor, g_{t+1} < 1e3 eps g_0, cannot show the square.  On this
+    # problem the relative norms run 7e-3, 1.5e-4, 7e-8, 1.6e-14: two steps above the floor, each
+    # squaring with C ~ 3, where a linear rate would give ratios g_{t+1} / g_t^2 growing 50-fold.)
     floor = 1e3 * np.finfo(np.float64).eps * g[0]
-    tail = [(g[t], g[t + 1]) for t in range(len(g) - 1) if g[t] < 1e-3 * g[0] and g[t + 1] > floor]
+    tail = [(g[t], g[t + 1]) for t in range(len(g) - 1) if g[t] < 1e-2 * g[0] and g[t + 1] > floor]
     assert len(tail) >= 2
     assert all(b <= 10 * a ** 2 / g[0] for a, b in tail)
 

@@ -73,11 +73,12 @@ def fit_softmax_regression(
       (1 - sqrt(l2/beta))/(1 + sqrt(l2/beta)) when l2 > 0);
     * ``"newton"``: dense Hessian, Cholesky, Armijo line search; the Hessian's null directions
       are handled by the Levenberg-Marquardt damping delta_t D_t with D_t = diag(H_t) and the pure
-      number delta_t = min(1, sqrt(g^T D_t^{-1} g)), so the iterates do not depend on the scale of
+      number delta_t = 0.1 min(1, sqrt(g^T D_t^{-1} g)), so the iterates do not depend on the scale of
       the features;
-    * ``"newton-cg"``: the same step solved by conjugate gradients on Hessian-vector products,
-      preconditioned by one (D, D) block per class (the features' Gram matrix weighted by the class's
-      mean p (1 - p)), forcing term min(0.5, (g^T D^{-1} g)^(1/4));
+    * ``"newton-cg"``: the same step solved by conjugate gradients on Hessian-vector products
+      (computed in float32 and checked in float64 when X is float64), preconditioned per class by the
+      features' Gram matrix, weighted by the class's mean p (1 - p), in the eigenbasis of its
+      Jacobi-scaled form (diagonalised once per fit); forcing term min(0.5, (g^T D^{-1} g)^(1/4));
     * ``"lbfgs"``: ``torch.optim.LBFGS``, memory 10, strong-Wolfe line search, one iteration per
       ``step`` so that the stopping rule below applies (torch's own tests are off);
     * ``"auto"``: see :func:`choose_method`; ``result.method`` says which ran.
