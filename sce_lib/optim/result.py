@@ -42,7 +42,9 @@ class FitResult:
         method: the method that ran (what ``"auto"`` picked).
         l2, tol: the settings used.
         n_evals: objective / gradient / Hessian-vector evaluations, by kind (``{"grad": ..,
-            "hvp": .., "hessian": ..}``), the cost the chapter compares.
+            "hvp": .., "hvp_float32": .., "hessian": ..}``), the cost the chapter compares;
+            ``"hvp_float32"`` counts the products newton-cg's inner solves compute in float32 (half
+            the cost of one in float64), ``"hvp"`` those in the data's dtype.
 
     Example:
         >>> from sce_lib import fit_softmax_regression
