@@ -69,6 +69,24 @@ def test_quasi_separable_data_have_no_minimiser() -> None:
         assert not res.converged and res.status in ("no_minimiser", "max_iter", "line_search") and caught
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_separable_class_among_overlapping_ones_has_no_minimiser(dtype: torch.dtype) -> None:
+    """Class 0 lies apart, classes 1 and 2 overlap: its logit can grow forever (quasi-complete
+    separation).  In float32 the stationarity certificate, if computed in float32, certified the stopping
+    point of newton and newton-cg (its residual test allows eps_32 |u|, above the gradient there); it is
+    computed in float64."""
+    gen = torch.Generator().manual_seed(7)
+    far = torch.randn(40, 2, generator=gen, dtype=torch.float64) + torch.tensor([8.0, 0.0], dtype=torch.float64)
+    X = torch.cat([far, torch.randn(80, 2, generator=gen, dtype=torch.float64)]).to(dtype)
+    y = torch.cat([torch.zeros(40, dtype=torch.long), torch.randint(1, 3, (80,), generator=gen)])
+    for method in ["auto", "newton", "newton-cg", "lbfgs"]:
+        res, caught = _fit(X, y, method=method)
+        assert not res.converged and res.status in ("no_minimiser", "max_iter", "line_search") and caught, (method, res.status)
+    for tol in [1e-4, 1e-6]:
+        res, _ = _fit(X, y, method="newton", tol=tol)
+        assert not res.converged, (tol, res.status)
+
+
 def test_non_separable_data_are_certified(mixture) -> None:
     X, y = mixture
     obj = Objective(X, y, 3, 0.0)

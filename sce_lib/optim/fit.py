@@ -190,6 +190,9 @@ def _status(obj: Objective, V: torch.Tensor, tr: Tracker, l2: float) -> str:
     met = tr.history["grad_norm"][-1] <= tr.threshold
     if l2 > 0:
         return "converged" if met else ("max_iter" if tr.done() else "line_search")
+    if V.dtype != torch.float64:  # the certificates in float64: float32's rounding would pass a false one
+        weights = None if obj.a is None else obj.a[0]
+        obj, V = Objective(obj.X.double(), obj.y, obj.K, 0.0, weights, obj.fit_intercept), V.double()
     with torch.no_grad():
         if separates(obj, V):
             return "separable"
