@@ -45,10 +45,14 @@ def _scaling(diag: torch.Tensor) -> torch.Tensor:
     return diag + 1e3 * eps * float(diag.max())
 
 
-def _damping(g: torch.Tensor, Dm: torch.Tensor) -> float:
+def _decrement(g: torch.Tensor, Dm: torch.Tensor) -> float:
+    """g^T D^{-1} g, in the units of f (it estimates the Newton decrement g^T H^{-1} g ~ 2 (f - f*))."""
+    return float((g * g / Dm).sum())
+
+
+def _damping(gDg: float, dtype: torch.dtype) -> float:
     """delta_t = DAMPING min(1, sqrt(g^T D^{-1} g)) + 1e3 eps: dimensionless, O(||g||) near the optimum."""
-    eps = torch.finfo(g.dtype).eps
-    return DAMPING * min(1.0, float((g * g / Dm).sum()) ** 0.5) + 1e3 * eps
+    return DAMPING * min(1.0, gDg ** 0.5) + 1e3 * torch.finfo(dtype).eps
 
 
 def _center(s: torch.Tensor) -> torch.Tensor:
@@ -61,15 +65,22 @@ def _center(s: torch.Tensor) -> torch.Tensor:
     return s - s.mean(dim=0, keepdim=True)
 
 
-def _line_search(obj: Objective, V: torch.Tensor, f: float, g: torch.Tensor, s: torch.Tensor) -> torch.Tensor | None:
-    """Armijo backtracking from the full step; None when no step decreases f."""
+def _line_search(obj: Objective, V: torch.Tensor, f: float, g: torch.Tensor,
+                 s: torch.Tensor) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor] | None:
+    """Armijo backtracking from the full step: (V', f(V'), grad f(V'), p at V'), or None when no step
+    decreases f.  The full step, accepted near the optimum, is tried with ``value_grad`` (one pass over
+    the logits for the test and the next iteration), shorter ones with ``value``."""
     slope = float((g * s).sum())  # < 0 for a descent direction
     slack = 8 * torch.finfo(V.dtype).eps * abs(f)  # f is only known to rounding
-    a = 1.0
-    for _ in range(MAX_HALVINGS):
+    trial = V + s
+    f_new, g_new, p_new = obj.value_grad(trial)
+    if f_new <= f + ARMIJO * slope + slack:
+        return trial, f_new, g_new, p_new
+    a = 0.5
+    for _ in range(MAX_HALVINGS - 1):
         trial = V + a * s
         if obj.value(trial) <= f + ARMIJO * a * slope + slack:
-            return trial
+            return (trial, *obj.value_grad(trial))
         a *= 0.5
     return None
 
@@ -83,23 +94,22 @@ def newton(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
     while True:
         H = obj.hessian(V)
         Dm = _scaling(H.diagonal().reshape(V.shape))
-        delta = _damping(g, Dm)
+        delta = _damping(_decrement(g, Dm), g.dtype)
         for _ in range(20):  # H + delta D is positive definite; raise delta if rounding says otherwise
             L, info = torch.linalg.cholesky_ex(H + torch.diag(delta * Dm.reshape(-1)))
             if int(info) == 0:
                 break
             delta *= 10
         s = _center(torch.cholesky_solve(-g.reshape(n, 1), L).reshape(V.shape))
-        new = _line_search(obj, V, f, g, s)
-        if new is None:
+        step = _line_search(obj, V, f, g, s)
+        if step is None:
             return V
-        V = new
-        f, g, _ = obj.value_grad(V)
+        V, f, g, _ = step
         if tr.record(V, f, float(g.norm())) or tr.done():
             return V
 
 
-def _FORCE(gDg: float) -> float:
+def _forcing(gDg: float) -> float:
     """CG forcing term eta_t = min(0.5, (g^T D^{-1} g)^(1/4)), a pure number that is O(||g||^(1/2)):
     superlinear convergence (Dembo, Eisenstat & Steihaug)."""
     return min(0.5, gDg ** 0.25)
@@ -206,12 +216,11 @@ def newton_cg(obj: Objective, tr: Tracker, V: torch.Tensor) -> torch.Tensor:
     float32 = V.dtype == torch.float64
     while True:
         Dm = _scaling(obj.hessian_diagonal(p))
-        delta = _damping(g, Dm)
-        s, float32 = _cg(obj, p, g, Dm, delta, _FORCE(float((g * g / Dm).sum())), max_cg, float32)
-        new = _line_search(obj, V, f, g, _center(s))
-        if new is None:
+        gDg = _decrement(g, Dm)
+        s, float32 = _cg(obj, p, g, Dm, _damping(gDg, g.dtype), _forcing(gDg), max_cg, float32)
+        step = _line_search(obj, V, f, g, _center(s))
+        if step is None:
             return V
-        V = new
-        f, g, p = obj.value_grad(V)
+        V, f, g, p = step
         if tr.record(V, f, float(g.norm())) or tr.done():
             return V
