@@ -78,8 +78,9 @@ browser:
 # offset of TEST_SEEDS, JOBS at a time; tests/test_grading.py executes them once more under the default
 # seed (the graded solutions: reproducibility). The tests that read the built book wait for the strict
 # build; --no-loadscope-reorder keeps the files in the order of collection (tests/conftest.py: FILE_ORDER),
-# so tests/test_book.py, which starts that build, is the first file a worker runs (xdist would otherwise
-# start with the largest files), and the files that read the build come last, longest first.
+# so tests/test_book.py, which starts that build and the runs under TEST_SEEDS, is the first file a
+# worker runs (xdist would otherwise start with the largest files), the files that read the build come
+# next, longest first, and tests/test_book_seeds.py, which waits for the TEST_SEEDS runs, comes last.
 TEST_SEEDS ?= 1
 test: $(STAMP) browser
 	JOBS=$(JOBS) SCE_TEST_SEEDS="$(TEST_SEEDS)" SCE_TEST_WAIT_FOR_BUILD=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder

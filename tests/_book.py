@@ -27,6 +27,36 @@ def seed_of(env: dict[str, str] | None = None) -> str:
     return (env or os.environ).get("SCE_SEED") or "0"
 
 
+OTHER_SEEDS = os.environ.get("SCE_TEST_SEEDS", "1").split()  # executed besides the build's seed
+assert seed_of() not in OTHER_SEEDS, f"SCE_TEST_SEEDS={OTHER_SEEDS} must not repeat the build's seed {seed_of()}"
+
+
+def seed_cache(seed: str) -> Path:
+    return BUILD / f".jupyter_cache-seed-{seed}"
+
+
+def seed_report(seed: str) -> Path:
+    return BUILD / f"execution-report-seed-{seed}.json"
+
+
+def seed_log(seed: str) -> Path:
+    return BUILD / f"execution-seed-{seed}.log"
+
+
+def failure(path: Path, entry: dict | None, what: str, log: str) -> str | None:
+    """Why a chapter's entry in an execution report is not a clean success, or None."""
+    where = str(path.relative_to(ROOT))
+    if entry is None or not entry.get("executed"):
+        return f"{where} was not executed {what}; the executor said:\n{log[-3000:]}"
+    if entry["error"] is not None and entry["error"].startswith("the executor failed"):  # no kernel, or no cache
+        return f"{where} {what}: {entry['error']}; the executor said:\n{log[-3000:]}"
+    if entry["error"] is not None:  # name the chapter; the message holds the cell and its traceback
+        return f"{where} {what}: a cell raised\n{entry['error']}"
+    if entry["stderr"]:
+        return f"{where} {what}: cells wrote to stderr (the strict build fails on this):\n" + "\n".join(entry["stderr"])
+    return None
+
+
 def execute_book(cache: Path, report: Path, seed: str | None = None, *, jobs: int = JOBS,
                  background: bool = False) -> subprocess.CompletedProcess | subprocess.Popen:
     """tools/execute_book.py into a fresh `cache` (dropped first), every notebook of _toc.yml,

@@ -30,10 +30,20 @@ def chapters() -> list[Path]:
 # worker runs the other files; the files that read the built book (the PDF, the reader notebooks, the
 # student edition, the assignments) wait here for that build, so that a fresh clone never finds
 # them reading a half-written or missing _build. The Makefile sets SCE_TEST_WAIT_FOR_BUILD=1; a file
-# run alone reads whatever build is there.
+# run alone reads whatever build is there. tests/test_book.py also starts the executions under the
+# other seeds, in the background; tests/test_book_seeds.py, the last file, waits for them the same way.
 BUILD_DONE = BUILD / ".strict-build-done"
 BUILD_STARTED = BUILD / ".strict-build-started"
-STARTS_WITHIN_S = 300.0  # the strict build is the first thing tests/test_book.py does
+SEEDS_DONE = BUILD / ".seed-runs-done"
+SEEDS_STARTED = BUILD / ".seed-runs-started"
+STARTS_WITHIN_S = 300.0  # the strict build and the seed runs are the first things tests/test_book.py starts
+
+
+def waiting_for_build() -> bool:
+    """True under `make test` (SCE_TEST_WAIT_FOR_BUILD=1), where tests/test_book.py runs the build."""
+    import os
+
+    return os.environ.get("SCE_TEST_WAIT_FOR_BUILD") == "1"
 
 
 def _run_id() -> str:
@@ -42,10 +52,15 @@ def _run_id() -> str:
     return os.environ.get("PYTEST_XDIST_TESTRUNUID", "single-process")
 
 
+def mark(marker: Path, status: str = "") -> None:
+    """Write this run's id (and a status) into ``marker``: a build or a run has started or is done."""
+    BUILD.mkdir(exist_ok=True)
+    marker.write_text(f"{_run_id()} {status}".rstrip() + "\n", encoding="utf-8")
+
+
 def mark_build_started() -> None:
     """Called by tests/test_book.py when the strict build starts."""
-    BUILD.mkdir(exist_ok=True)
-    BUILD_STARTED.write_text(f"{_run_id()}\n", encoding="utf-8")
+    mark(BUILD_STARTED)
 
 
 def _this_run(marker: Path) -> str | None:
@@ -58,31 +73,35 @@ def _this_run(marker: Path) -> str | None:
 
 def mark_build_done(ok: bool) -> None:
     """Called by tests/test_book.py once the strict build has finished (ok or not)."""
-    BUILD.mkdir(exist_ok=True)
-    BUILD_DONE.write_text(f"{_run_id()} {'ok' if ok else 'failed'}\n", encoding="utf-8")
+    mark(BUILD_DONE, "ok" if ok else "failed")
 
 
-def wait_for_build(timeout_s: float = 2400.0) -> None:
-    """Wait until this test run's strict build is done (only under `make test`); fail if it failed, or
-    if it has not even started within STARTS_WITHIN_S: then tests/test_book.py was not scheduled first
-    (`make test` runs pytest with --no-loadscope-reorder, so that the file that starts the build comes
-    first, in the order of collection), and every worker would otherwise wait for a build nobody runs."""
-    import os
+def wait_for(done: Path, started: Path, what: str, timeout_s: float = 2400.0) -> str:
+    """Wait until ``done`` holds this test run's id, and return the status it holds; fail if ``started``
+    does not within STARTS_WITHIN_S: then tests/test_book.py was not scheduled first (`make test` runs
+    pytest with --no-loadscope-reorder, so that the file that starts the build comes first, in the
+    order of collection), and the worker would otherwise wait for something nobody runs."""
     import time
 
     import pytest
 
-    if os.environ.get("SCE_TEST_WAIT_FOR_BUILD") != "1":
-        return
     start = time.monotonic()
     while time.monotonic() - start < timeout_s:
-        status = _this_run(BUILD_DONE)
+        status = _this_run(done)
         if status is not None:
-            if status != "ok":
-                pytest.fail("the strict build of this test run failed (see tests/test_book.py)")
-            return
-        if _this_run(BUILD_STARTED) is None and time.monotonic() - start > STARTS_WITHIN_S:
-            pytest.fail(f"the strict build of this test run did not start within {STARTS_WITHIN_S:.0f} s: "
+            return status
+        if _this_run(started) is None and time.monotonic() - start > STARTS_WITHIN_S:
+            pytest.fail(f"{what} of this test run did not start within {STARTS_WITHIN_S:.0f} s: "
                         "tests/test_book.py must run first (make test passes --no-loadscope-reorder)")
         time.sleep(2)
-    pytest.fail(f"the strict build of this test run did not finish within {timeout_s:.0f} s")
+    pytest.fail(f"{what} of this test run did not finish within {timeout_s:.0f} s")
+
+
+def wait_for_build(timeout_s: float = 2400.0) -> None:
+    """Wait until this test run's strict build is done (only under `make test`); fail if it failed."""
+    import pytest
+
+    if not waiting_for_build():
+        return
+    if wait_for(BUILD_DONE, BUILD_STARTED, "the strict build", timeout_s) != "ok":
+        pytest.fail("the strict build of this test run failed (see tests/test_book.py)")

@@ -28,9 +28,13 @@ settings.load_profile("sce")
 # the build runs; then those that read it, longest first (grading ~150 s, the PDF ~130 s, the student
 # edition ~100 s: a fresh venv installed from the zip's README, the reader notebooks ~40 s, the
 # instructor guide ~5 s), so that the file a worker finishes alone at the end is a short one. (In
-# alphabetical order the student edition came last and ran alone for its last minute.)
+# alphabetical order the student edition came last and ran alone for its last minute.) Last comes
+# tests/test_book_seeds.py, which waits for the executions under the other seeds that test_book.py
+# started in the background: a worker waits there only when no other file is left. (When the seed
+# tests were part of test_book.py, their worker waited three minutes for them while the student
+# edition and the reader notebooks queued behind it, and the other worker idled for the last 90 s.)
 FILE_ORDER = ("test_book.py", None, "test_grading.py", "test_pdf.py", "test_student.py", "test_reader_notebooks.py",
-              "test_instructor_guide.py")
+              "test_instructor_guide.py", "test_book_seeds.py")
 
 
 def _file_rank(item: pytest.Item) -> int:

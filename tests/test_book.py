@@ -21,9 +21,12 @@ execution cache. Each execution serves several checks:
    tests/test_pdf.py; the reader notebooks, the student edition, the assignments) wait for this build
    (tests/_paths.py: wait_for_build) and run on the other pytest worker.
 2. Under each other seed offset of SCE_TEST_SEEDS (default "1"; `make test TEST_SEEDS="3 7"`), into
-   a cache of its own, in the background at a lower priority (nice 10), alongside 1 and the browser
-   and PDF checks: every chapter executes (its assertions are its theorems' checks, and a statement
-   about a random experiment must hold for every seed) and writes nothing to stderr.
+   a cache of its own, in the background at a lower priority (nice 10), started here alongside 1 and
+   running on while this worker and the other run the browser, PDF, student-edition and grading
+   checks: every chapter executes (its assertions are its theorems' checks, and a statement about a
+   random experiment must hold for every seed) and writes nothing to stderr. tests/test_book_seeds.py,
+   the last file `make test` hands out, waits for these runs and reads their reports, so that no
+   worker sits idle waiting for them while other files remain.
 3. Under the default seed once more: not here, but in tests/test_grading.py, where otter grades every
    chapter's solution notebook (the whole chapter with check cells) and keeps it as executed; there
    every chapter must print exactly what the build printed (reproducibility: seeds fixed; one thread
@@ -42,10 +45,11 @@ from pathlib import Path
 
 import pytest
 
-from _book import (BUILD, execute_book, read_report,
-                   run_strict_build, seed_of)
+from _book import (BUILD, OTHER_SEEDS, execute_book, failure, read_report, run_strict_build, seed_cache, seed_log,
+                   seed_of, seed_report)
 from _browser import browse_site, chromium_path, html_pages
-from _paths import BOOK, HTML, ROOT, SCREENSHOTS, chapters, mark_build_done, mark_build_started
+from _paths import (BOOK, HTML, ROOT, SCREENSHOTS, SEEDS_DONE, SEEDS_STARTED, chapters, mark, mark_build_done,
+                    mark_build_started, waiting_for_build)
 
 sys.path.insert(0, str(ROOT / "tools"))
 from execute_book import toc_notebooks  # noqa: E402
@@ -64,9 +68,7 @@ def budget_s(path: Path) -> float:
     return CONTENTION * IDLE_BUDGET_S.get(path.stem, 60)
 
 
-OTHER_SEEDS = os.environ.get("SCE_TEST_SEEDS", "1").split()
 SEED = seed_of()
-assert SEED not in OTHER_SEEDS, f"SCE_TEST_SEEDS={OTHER_SEEDS} must not repeat the build's seed {SEED}"
 
 
 def _rel(path: Path) -> str:
@@ -76,62 +78,69 @@ def _rel(path: Path) -> str:
 @dataclass
 class LaterRuns:
     """The executions under the other seeds, one after another (each one in parallel), in a thread,
-    so that the build, the browser test and the PDF run meanwhile: name -> (cache, report, seed)."""
+    so that the build, the browser test and the other files run meanwhile: name -> (cache, report,
+    seed). Each run's output goes to its log (``seed_log``); when all are done, ``SEEDS_DONE`` says so
+    to tests/test_book_seeds.py."""
 
     runs: dict[str, tuple[Path, Path, str]]
-    logs: dict[str, tuple[int, str]] = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        mark(SEEDS_STARTED)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        for name, (cache, report, seed) in self.runs.items():
-            proc = execute_book(cache, report, seed, background=True)
-            self.procs.append(proc)
-            out, _ = proc.communicate()
-            self.logs[name] = (proc.returncode, out)
+        status = "ok"
+        try:
+            for _, (cache, report, seed) in self.runs.items():
+                proc = execute_book(cache, report, seed, background=True)
+                self.procs.append(proc)
+                out, _ = proc.communicate()
+                seed_log(seed).write_text(f"exit code {proc.returncode}\n{out}", encoding="utf-8")
+        except BaseException as exc:  # the waiting file must hear of it, not wait until its timeout
+            status = f"failed: {exc!r}"
+            raise
+        finally:
+            mark(SEEDS_DONE, status)
 
-    def result(self, name: str) -> tuple[Path, dict, str]:
-        """(cache, report, log) of a run, once it is done."""
-        self.thread.join(timeout=3600)
-        cache, report, _ = self.runs[name]
-        return cache, read_report(report), self.logs.get(name, (None, "the run did not finish"))[1]
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
+    def finish(self) -> None:
+        """At the end of this worker's session: let the runs end (the other worker may be waiting for
+        them in tests/test_book_seeds.py), then make sure that nothing is left running."""
+        try:
+            self.thread.join(timeout=2400)
+        finally:
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.kill()
 
 
 @pytest.fixture(scope="module")
-def book_runs():
-    """The strict build (execution under the default seed, then the book build) and, in the
-    background at a lower priority, the executions under the other seeds: they take the cores the
-    strict build leaves idle (its last notebook, Sphinx) and run on while the browser test and the
-    PDF run."""
-    runs = {f"seed {k}": (BUILD / f".jupyter_cache-seed-{k}", BUILD / f"execution-report-seed-{k}.json", k)
-            for k in OTHER_SEEDS}
+def book_runs(request):
+    """The strict build (execution under the default seed, then the book build) and, under `make test`
+    when tests/test_book_seeds.py is collected, the executions under the other seeds, in the
+    background at a lower priority: they take the cores the strict build leaves idle (its last
+    notebook, Sphinx) and run on, after this file, while the other files run, until
+    tests/test_book_seeds.py reads them. This worker's session waits for them before it ends (run
+    alone, tests/test_book_seeds.py executes them itself)."""
     BUILD.mkdir(exist_ok=True)
     mark_build_started()
-    later = LaterRuns(runs)
+    if waiting_for_build() and any(item.path.name == "test_book_seeds.py" for item in request.session.items):
+        later = LaterRuns({f"seed {k}": (seed_cache(k), seed_report(k), k) for k in OTHER_SEEDS})
+        request.config.add_cleanup(later.finish)
     try:
-        try:
-            execution, build = run_strict_build()
-        except BaseException:
-            mark_build_done(False)
-            raise
-        mark_build_done(build is not None and build.returncode == 0)
-        yield execution, build, later
-    finally:
-        later.stop()
+        execution, build = run_strict_build()
+    except BaseException:
+        mark_build_done(False)
+        raise
+    mark_build_done(build is not None and build.returncode == 0)
+    return execution, build
 
 
 @pytest.fixture(scope="module")
 def strict_build(book_runs):
     """The book build's CompletedProcess (a failed one when the execution before it failed)."""
-    execution, build, _ = book_runs
+    execution, build = book_runs
     if build is None:
         return subprocess.CompletedProcess(execution.args, 1, execution.stdout, "")
     return build
@@ -255,37 +264,15 @@ def test_every_page_renders_offline_in_chromium(strict_build) -> None:
     assert shots == {"desktop": report.pages, "phone": report.pages}
 
 
-def _failure(path: Path, entry: dict | None, what: str, log: str) -> str | None:
-    """Why a chapter's entry in an execution report is not a clean success, or None."""
-    if entry is None or not entry.get("executed"):
-        return f"{_rel(path)} was not executed {what}; the executor said:\n{log[-3000:]}"
-    if entry["error"] is not None and entry["error"].startswith("the executor failed"):  # no kernel, or no cache
-        return f"{_rel(path)} {what}: {entry['error']}; the executor said:\n{log[-3000:]}"
-    if entry["error"] is not None:  # name the chapter; the message holds the cell and its traceback
-        return f"{_rel(path)} {what}: a cell raised\n{entry['error']}"
-    if entry["stderr"]:
-        return f"{_rel(path)} {what}: cells wrote to stderr (the strict build fails on this):\n" + "\n".join(entry["stderr"])
-    return None
-
-
 @pytest.mark.chapter
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: str(p.relative_to(BOOK)))
 def test_chapter_executes_within_its_budget(path: Path, book_runs) -> None:
     execution = book_runs[0]
     entry = read_report(BUILD / "execution-report.json").get("notebooks", {}).get(_rel(path))
-    problem = _failure(path, entry, f"under SCE_SEED={SEED}", execution.stdout)
+    problem = failure(path, entry, f"under SCE_SEED={SEED}", execution.stdout)
     if problem:
         pytest.fail(problem, pytrace=False)
     assert entry["seconds"] < budget_s(path), (f"{path.name} took {entry['seconds']:.1f} s, over its budget of "
                                                 f"{budget_s(path):.0f} s here ({IDLE_BUDGET_S.get(path.stem, 60)} s idle)")
 
 
-@pytest.mark.chapter
-@pytest.mark.parametrize("seed", OTHER_SEEDS, ids=lambda k: f"SCE_SEED={k}")
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: str(p.relative_to(BOOK)))
-def test_chapter_executes_under_another_seed(path: Path, seed: str, book_runs) -> None:
-    """Every assertion of the chapter holds on other draws too (and its text is glued from them)."""
-    _, report, log = book_runs[2].result(f"seed {seed}")
-    problem = _failure(path, report.get("notebooks", {}).get(_rel(path)), f"under SCE_SEED={seed}", log)
-    if problem:
-        pytest.fail(problem, pytrace=False)
