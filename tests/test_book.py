@@ -1,4 +1,5 @@
-"""The whole book, built as CI builds it, executed under two seeds, then read by a real browser.
+"""The whole book, built as CI builds it, executed under other seeds too (checked in
+tests/test_book_seeds.py), then read by a real browser.
 
 Everything that needs the strict build lives in this one file: `make test` distributes tests to its
 two pytest-xdist workers file by file (`--dist loadfile`), so the build runs once, on one worker,
