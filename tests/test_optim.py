@@ -82,6 +82,11 @@ def test_fused_objective_matches_the_public_functions(mixture, gen: torch.Genera
     P = torch.randn(3, X.shape[1] + 1, generator=gen, dtype=torch.float64)
     hv = sce_lib.linear_ce_hvp(W, b, X, y, P.reshape(-1), l2).reshape(P.shape)
     torch.testing.assert_close(obj.hvp(p, P), hv, rtol=1e-12, atol=1e-14)
+    shift = torch.rand(P.shape, generator=gen, dtype=torch.float64)  # newton-cg's l2 mask + delta D
+    fast = obj.hvp_map(p, l2 * obj.mask + shift, float32=True)(P)  # products in float32, result in float64
+    assert fast.dtype == torch.float64 and obj.counts["hvp_float32"] == 1
+    torch.testing.assert_close(fast, hv + shift * P, rtol=1e-5, atol=1e-6)
+    assert (fast - hv - shift * P).abs().max() > 0  # it did round: the products ran in float32
     H = sce_lib.linear_ce_hessian(W, b, X, y, l2)
     torch.testing.assert_close(obj.hessian_diagonal(p).reshape(-1), H.diagonal(), rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(obj.hessian(V), H, rtol=1e-12, atol=1e-14)

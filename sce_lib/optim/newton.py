@@ -6,19 +6,20 @@ Both solvers take the Levenberg-Marquardt step with Marquardt's diagonal scaling
 
     (H + delta_t D_t) s = -g,   D_t = diag(H_t) + floor,   delta_t = c min(1, sqrt(g^T D_t^{-1} g)),
 
-c = 0.1 (``DAMPING``; c = 1 damps the first steps harder and took more Newton steps on most
-problems we tried and fewer on none: tests/test_optim_semantics.py), D_t in the units of the Hessian and delta_t a pure number: g^T D^{-1} g is in the units of f (it
-estimates the Newton decrement g^T H^{-1} g ~ 2 (f - f*)).  So the step is invariant to rescaling
-the parameters by a diagonal matrix: the problem (s X, l2 s^2), whose minimiser is (W / s, b),
-takes the same iterates up to that scaling for every s (in exact arithmetic; the floor
-1e3 eps max diag(H), there for the exactly flat coordinates of constant-zero features, is the only
-exception).  As delta_t = O(||g_t||), the step differs from the Newton step on range(H) by
-O(||g_t||^2), which keeps the local convergence quadratic (chapter 05, §Newton's method).  The
-class-mean of every column of the step is removed (``_center``): f does not change along
-W + 1 u^T at l2 = 0, and with l2 > 0 the centred step lowers the penalty further, so the
-iterates from a centred start stay centred (zero class-sums of [W b]).  They are *not* the
-minimum-norm minimiser in the other flat directions (those of a rank-deficient X~): the scaling
-D (and newton-cg's preconditioner) mixes them in.  A backtracking (Armijo) line search makes every step decrease f.
+c = 0.1 (``DAMPING``; c = 1 damps the first steps harder and took more Newton steps on most problems
+we tried and fewer on none: tests/test_optim_semantics.py), D_t in the units of the Hessian and
+delta_t a pure number: g^T D^{-1} g is in the units of f (it estimates the Newton decrement g^T
+H^{-1} g ~ 2 (f - f*)). So the step is invariant to rescaling the parameters by a diagonal matrix:
+the problem (s X, l2 s^2), whose minimiser is (W / s, b), takes the same iterates up to that scaling
+for every s (in exact arithmetic; the floor 1e3 eps max diag(H), there for the exactly flat
+coordinates of constant-zero features, is the only exception). As delta_t = O(||g_t||), the step
+differs from the Newton step on range(H) by O(||g_t||^2), which keeps the local convergence
+quadratic (chapter 05, §Newton's method). The class-mean of every column of the step is removed
+(``_center``): f does not change along W + 1 u^T at l2 = 0, and with l2 > 0 the centred step lowers
+the penalty further, so the iterates from a centred start stay centred (zero class-sums of [W b]).
+They are *not* the minimum-norm minimiser in the other flat directions (those of a rank-deficient
+X~): the scaling D (and newton-cg's preconditioner) mixes them in. A backtracking (Armijo) line
+search makes every step decrease f.
 
 newton-cg in float64 runs the products of its inner CG in float32 and checks each step in float64
 (mixed-precision iterative refinement, ``_cg``): on the CPU a product costs half as much, and the
@@ -27,12 +28,16 @@ step still meets the forcing condition in full precision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from .objective import Objective
 from .tracker import Tracker
 
 __all__ = ["newton", "newton_cg"]
+
+Operator = Callable[[torch.Tensor], torch.Tensor]  # (K, D) -> (K, D)
 
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
@@ -115,7 +120,7 @@ def _forcing(gDg: float) -> float:
     return min(0.5, gDg ** 0.25)
 
 
-def _preconditioner(obj: Objective, p: torch.Tensor, Dm: torch.Tensor, delta: float):
+def _preconditioner(obj: Objective, p: torch.Tensor, Dm: torch.Tensor, delta: float) -> Operator:
     """M^{-1} for CG on (H + delta D) s = -g: per class k, in the eigenbasis of the scaled Gram matrix,
 
         M_k = S^{-1} Q diag(s_k lam + diag(Q^T E~_k Q)) Q^T S^{-1},   s_k = sum_n a_n p_nk (1 - p_nk),
@@ -143,7 +148,7 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.dot(a.reshape(-1), b.reshape(-1)))
 
 
-def _pcg(product, precondition, b: torch.Tensor, target: float, max_cg: int) -> torch.Tensor:
+def _pcg(product: Operator, precondition: Operator, b: torch.Tensor, target: float, max_cg: int) -> torch.Tensor:
     """Preconditioned CG for A x = b from x = 0, stopped once r^T M^{-1} r <= target (r = b - A x).
 
     product: x -> A x, A symmetric positive definite; precondition: r -> M^{-1} r.  A curvature q^T A q

@@ -19,6 +19,8 @@ sample-major (N, K) layout on the digits and 1.8x on N = 50 000 (the product R^T
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 __all__ = ["Objective", "smoothness_constant"]
@@ -122,7 +124,8 @@ class Objective:
         """
         return self.hvp_map(p, self.l2 * self.mask)(P)
 
-    def hvp_map(self, p: torch.Tensor, shift: torch.Tensor, float32: bool = False):
+    def hvp_map(self, p: torch.Tensor, shift: torch.Tensor,
+                float32: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
         """The map P -> H P + shift * P (K, D) -> (K, D) at the point with probabilities p (K, N).
 
         shift (K, D) holds l2 mask plus any diagonal the caller adds (newton-cg's delta D); it is built
