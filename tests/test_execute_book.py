@@ -13,12 +13,14 @@ folder built with the project's own _config.yml and extensions (tests/test_build
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -165,6 +167,29 @@ def test_a_notebook_whose_kernel_did_not_start_is_tried_once_more(tmp_path: Path
         if failures.read_text(encoding="utf-8") in allowed:
             raise RuntimeError("Kernel didn't respond in 60 seconds")
         return real(project_nb, data)
+
+    def cancelled_first(project_nb, data):  # nbclient's kernel start cancelled: a BaseException
+        with open(failures, "a", encoding="utf-8") as f:
+            f.write("c")
+        if failures.read_text(encoding="utf-8") == "c":
+            def start(*args, **kwargs):
+                raise asyncio.CancelledError()
+            monkeypatch.setattr(parallel_executor, "single_nb_execution", start)
+        else:
+            monkeypatch.setattr(parallel_executor, "single_nb_execution", real_run)
+        return real(project_nb, data)
+
+    real_run = parallel_executor.single_nb_execution
+    monkeypatch.setattr(parallel_executor.Worker, "execute", staticmethod(cancelled_first))
+    result: list[int] = []  # in a thread: with the cancellation uncaught the pool would wait forever
+    thread = threading.Thread(target=lambda: result.append(execute_book.execute_book(
+        1, root / "_build" / ".jupyter_cache", root / "_build" / "report.json", None, root=root,
+        log=lambda *a, **k: None)), daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert result == [0] and failures.read_text(encoding="utf-8") == "cc"
+    failures.unlink()
+    shutil.rmtree(root / "_build")
 
     monkeypatch.setattr(parallel_executor.Worker, "execute", staticmethod(fail_first))
     lines: list[str] = []
