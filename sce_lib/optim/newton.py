@@ -120,26 +120,25 @@ def _forcing(gDg: float) -> float:
     return min(0.5, gDg ** 0.25)
 
 
-def _preconditioner(obj: Objective, p: torch.Tensor, Dm: torch.Tensor, delta: float) -> Operator:
+def _preconditioner(obj: Objective, p: torch.Tensor, shift: torch.Tensor) -> Operator:
     """M^{-1} for CG on (H + delta D) s = -g: per class k, in the eigenbasis of the scaled Gram matrix,
 
         M_k = S^{-1} Q diag(s_k lam + diag(Q^T E~_k Q)) Q^T S^{-1},   s_k = sum_n a_n p_nk (1 - p_nk),
 
     with S = diag(w), S G S = Q diag(lam) Q^T (``Objective.gram_eigen``; G = X~^T diag(a) X~ is formed
-    and diagonalised once per fit) and E~_k = S E_k S, E_k = diag(l2 mask_k + delta D_k + floor).  The
-    Hessian's block k is X~^T diag(a p_k (1 - p_k)) X~; replacing the weights by their mean s_k gives
-    s_k G, and s_k G + E_k = S^{-1} Q (s_k diag(lam) + Q^T E~_k Q) Q^T S^{-1} exactly, so M_k is that
-    block with the off-diagonal part of Q^T E~_k Q dropped (nothing is dropped when E~_k is a multiple
-    of I).  It carries the correlations of the features: on MNIST-1D (40 correlated features) CG needs
-    about 70 products over a fit instead of the diagonal preconditioner's 300; yet it costs no
-    factorisation per Newton step, and applying it is two (K, D) x (D, D) products.  Like H, M
-    transforms as A M A under a rescaling x -> A x of the features (A diagonal), so the solver stays
-    invariant to it.  Returns a function (K, D) -> (K, D).
+    and diagonalised once per fit) and E~_k = S E_k S, E_k = diag(shift_k), shift = l2 mask + delta D
+    (K, D) (D = diag(H) + floor: positive). The Hessian's block k is X~^T diag(a p_k (1 - p_k)) X~;
+    replacing the weights by their mean s_k gives s_k G, and s_k G + E_k = S^{-1} Q (s_k diag(lam) + Q^T
+    E~_k Q) Q^T S^{-1} exactly, so M_k is that block with the off-diagonal part of Q^T E~_k Q dropped
+    (nothing is dropped when E~_k is a multiple of I). It carries the correlations of the features: on
+    MNIST-1D (40 correlated features) CG needs about 70 products over a fit instead of the diagonal
+    preconditioner's 300; yet it costs no factorisation per Newton step, and applying it is two (K, D) x
+    (D, D) products. Like H, M transforms as A M A under a rescaling x -> A x of the features (A
+    diagonal), so the solver stays invariant to it. Returns a function (K, D) -> (K, D).
     """
     w, lam, Q, Q2 = obj.gram_eigen()
-    eps = torch.finfo(Dm.dtype).eps
     s = obj._mean(p * (1 - p))  # (K,)
-    scaled = (obj.l2 * obj.mask + delta * Dm + 1e3 * eps * float(Dm.max())) * (w * w)  # diagonals of E~_k, (K, D)
+    scaled = shift * (w * w)  # diagonals of E~_k, (K, D)
     inv = 1.0 / (s[:, None] * lam + scaled @ Q2)  # (K, D): 1 / diag of M_k in the eigenbasis, > 0
     return lambda r: ((r * w) @ Q * inv) @ Q.T * w
 
@@ -190,9 +189,9 @@ def _cg(obj: Objective, p: torch.Tensor, g: torch.Tensor, Dm: torch.Tensor, delt
     way the step meets the forcing condition in full precision, the one the convergence theory asks for
     (chapter 05, §Truncated Newton).  Returns (s, whether float32 sufficed).
     """
-    precondition = _preconditioner(obj, p, Dm, delta)
-    target = forcing ** 2 * _dot(g, precondition(g))  # squared M^{-1}-norms: ||r||^2 = r^T M^{-1} r
     shift = obj.l2 * obj.mask + delta * Dm
+    precondition = _preconditioner(obj, p, shift)
+    target = forcing ** 2 * _dot(g, precondition(g))  # squared M^{-1}-norms: ||r||^2 = r^T M^{-1} r
     exact = obj.hvp_map(p, shift)
     sufficed = float32
     if float32:

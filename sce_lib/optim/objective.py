@@ -26,10 +26,14 @@ import torch
 __all__ = ["Objective", "smoothness_constant"]
 
 
+def _weighted(XtT: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
+    """a * X~^T (D, N) from XtT = X~^T (D, N); a the normalised weights ((N,) or (1, N)), or None for 1/N."""
+    return XtT / XtT.shape[1] if a is None else XtT * a
+
+
 def _gram(XtT: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
-    """X~^T diag(a) X~ (D, D) from XtT = X~^T (D, N); a the normalised weights ((N,) or (1, N)), or None for 1/N."""
-    Xa = XtT / XtT.shape[1] if a is None else XtT * a
-    return Xa @ XtT.T
+    """X~^T diag(a) X~ (D, D) from XtT = X~^T (D, N) and the weights a (see ``_weighted``)."""
+    return _weighted(XtT, a) @ XtT.T
 
 
 def smoothness_constant(XtT: torch.Tensor, l2: float, a: torch.Tensor | None = None) -> float:
@@ -95,7 +99,7 @@ class Objective:
 
     def _back(self, R: torch.Tensor) -> torch.Tensor:
         """sum_n a_n R[:, n] x~_n^T for R (K, N): (K, D)."""
-        return R @ self.XtT.T / self.n if self.a is None else (R * self.a) @ self.XtT.T
+        return R @ self._weighted_XtT().T
 
     def logits(self, V: torch.Tensor) -> torch.Tensor:
         """Z = V X~^T, (K, N)."""
@@ -154,9 +158,9 @@ class Objective:
         return product
 
     def _weighted_XtT(self) -> torch.Tensor:
-        """a * X~^T (D, N) (X~^T / N without weights), built once: the back product of ``hvp_map``."""
+        """a * X~^T (D, N) (X~^T / N without weights), built once: the back products (``_back``, ``hvp_map``)."""
         if self._XaT is None:
-            self._XaT = (self.XtT / self.n if self.a is None else self.XtT * self.a).contiguous()
+            self._XaT = _weighted(self.XtT, self.a).contiguous()
         return self._XaT
 
     def hessian_diagonal(self, p: torch.Tensor) -> torch.Tensor:
@@ -170,7 +174,7 @@ class Objective:
         """G = sum_n a_n x~_n x~_n^T, (D, D), built once: the Hessian's block for class k is
         sum_n a_n p_nk (1 - p_nk) x~_n x~_n^T, which G weighted by the mean of p_nk (1 - p_nk) approximates."""
         if self._gram is None:
-            self._gram = _gram(self.XtT, self.a)
+            self._gram = self._weighted_XtT() @ self.XtT.T
         return self._gram
 
     def gram_eigen(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
